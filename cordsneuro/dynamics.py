@@ -1,0 +1,525 @@
+"""The one dynamical-RNN core every model of the library shares.
+
+Every model is a continuous-time rate network (paper eq. 2 / eq. 3)::
+
+    T dr/dt = -r + σ(drive(r, h)),      drive = W_rec r + b + W_inp h (+ noise)
+
+integrated by the forward Euler method (paper eq. 9)::
+
+    r_{t+1} = (1 - α) r_t + α σ(drive(r_t, h_t)),      α = dt / τ.
+
+Architectures differ only in how ``drive`` is computed, so a subclass of :class:`DynamicalRNN`
+supplies :meth:`DynamicalRNN.drive` (and its parameters); this module owns time, integration,
+activations, noise, recording, the vector field and state flattening. Time is in milliseconds.
+
+A state is one tensor ``(batch, *shape)`` or, for multi-area models, a tuple of such tensors
+(one per area). :meth:`DynamicalRNN.flatten_state` / :meth:`DynamicalRNN.unflatten_state` turn
+either into a single ``(batch, N)`` vector for analyses.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Union
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+State = Union[Tensor, tuple[Tensor, ...]]
+
+ACTIVATIONS = ("relu", "tanh", "softplus", "identity", "prelu")
+
+#: Registry of saveable model classes, filled by :func:`register_model`.
+MODEL_REGISTRY: dict[str, type[DynamicalRNN]] = {}
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def check_positive(name: str, value: float | Tensor) -> None:
+    """Raise ``ValueError`` unless every element of ``value`` is finite and > 0."""
+    t = torch.as_tensor(value, dtype=torch.float64)
+    if not bool(torch.isfinite(t).all()) or not bool((t > 0).all()):
+        raise ValueError(f"{name} must be finite and > 0 (got {_short(value)})")
+
+
+def check_finite(name: str, value: Tensor) -> None:
+    """Raise ``ValueError`` if ``value`` holds NaN or Inf."""
+    if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+        raise ValueError(f"{name} must be finite: it contains NaN or Inf")
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, Tensor) and value.numel() > 4:
+        return f"tensor of shape {tuple(value.shape)}, min {value.min().item():.3g}"
+    return repr(value.tolist() if isinstance(value, Tensor) else value)
+
+
+# ----------------------------------------------------------------------------- activations
+
+
+def activate(x: Tensor, activation: str, slope: float | Tensor = 0.0) -> Tensor:
+    """Apply σ by name. ``prelu`` is ``max(0, x) + slope · min(0, x)`` (paper Section 3):
+    the slope ``a`` is annealed from 1 (linear) to 0 (ReLU) in the training pipeline
+    (Appendix C.2, Table S4)."""
+    if activation == "relu":
+        return F.relu(x)
+    if activation == "tanh":
+        return torch.tanh(x)
+    if activation == "softplus":
+        return F.softplus(x)
+    if activation == "identity":
+        return x
+    if activation == "prelu":
+        return torch.where(x >= 0, x, slope * x)
+    raise ValueError(f"activation must be one of {ACTIVATIONS} (got {activation!r})")
+
+
+def activation_derivative(x: Tensor, activation: str, slope: float | Tensor = 0.0) -> Tensor:
+    """σ'(x), used by analytic Jacobians."""
+    if activation == "relu":
+        return (x > 0).to(x.dtype)
+    if activation == "tanh":
+        return 1 - torch.tanh(x) ** 2
+    if activation == "softplus":
+        return torch.sigmoid(x)
+    if activation == "identity":
+        return torch.ones_like(x)
+    if activation == "prelu":
+        return torch.where(x >= 0, torch.ones_like(x), torch.full_like(x, float(slope)))
+    raise ValueError(f"activation must be one of {ACTIVATIONS} (got {activation!r})")
+
+
+# ----------------------------------------------------------------------------- state helpers
+
+
+def map_state(fn: Callable[..., Tensor], *states: State) -> State:
+    """Apply ``fn`` area-wise to one or several states of the same structure."""
+    if isinstance(states[0], tuple):
+        return tuple(fn(*parts) for parts in zip(*states))
+    return fn(*states)
+
+
+def state_batch_size(state: State) -> int:
+    return (state[0] if isinstance(state, tuple) else state).shape[0]
+
+
+# ----------------------------------------------------------------------------- trajectory
+
+
+@dataclass
+class Trajectory:
+    """What a simulation returns.
+
+    Attributes
+    ----------
+    rates : Tensor or tuple of Tensor or None
+        ``(batch, time, *state_shape)`` (one tensor per area for multi-area models); ``None``
+        when recording was switched off. ``rates[:, t]`` is the state at ``times[t]``.
+    outputs : Tensor or None
+        ``(batch, time, n_outputs)`` readout at every recorded step.
+    times : Tensor
+        ``(time,)`` in ms: the time at the end of each Euler step, ``dt, 2 dt, …``.
+    final_state : Tensor or tuple of Tensor
+        The state after the last step, ``(batch, *state_shape)``; feed it back as ``state=`` to
+        continue a simulation exactly.
+    """
+
+    rates: State | None
+    outputs: Tensor | None
+    times: Tensor
+    final_state: State
+
+    @property
+    def dt(self) -> float:
+        return float(self.times[1] - self.times[0]) if len(self.times) > 1 else float(self.times[0])
+
+
+# ----------------------------------------------------------------------------- registry
+
+
+def register_model(cls: type[DynamicalRNN]) -> type[DynamicalRNN]:
+    """Class decorator: make ``cls`` saveable / loadable and record its constructor arguments.
+
+    The arguments of the outermost constructor call are bound to the signature and stored
+    (JSON-ready) in ``model.config`` so that :func:`load` can rebuild the model.
+    """
+    original_init = cls.__init__
+    signature = inspect.signature(original_init)
+
+    @functools.wraps(original_init)
+    def __init__(self, *args, **kwargs):
+        outermost = "_config_owner" not in self.__dict__
+        if outermost:
+            bound = signature.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            arguments = dict(bound.arguments)
+            arguments.pop("self")
+            extra = arguments.pop("kwargs", {}) if "kwargs" in signature.parameters else {}
+            arguments.update(extra)
+            object.__setattr__(self, "_config_owner", cls)
+            object.__setattr__(self, "config", {k: _jsonable(v) for k, v in arguments.items()})
+        original_init(self, *args, **kwargs)
+
+    cls.__init__ = __init__
+    MODEL_REGISTRY[cls.__name__] = cls
+    return cls
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Tensor):
+        return value.detach().cpu().tolist()
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (Path,)):
+        return str(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"constructor argument of type {type(value).__name__} cannot be saved")
+
+
+# ----------------------------------------------------------------------------- the core
+
+
+class DynamicalRNN(nn.Module):
+    """Base class: a continuous-time rate network integrated by Euler (paper eq. 2, 3, 9).
+
+    Subclasses set ``self.state_shapes`` (one shape per area; a single-area model has one) and
+    implement :meth:`drive` and :meth:`readout`; everything else is shared.
+
+    Parameters
+    ----------
+    tau : float or Tensor or sequence
+        Neuron time constant(s) in ms (the diagonal of ``T`` in eq. 2). A scalar, one value per
+        neuron (a tensor of the state shape, or flat of length N), or for multi-area models a
+        tuple with one such entry per area.
+    dt : float
+        Euler step in ms. ``α = dt / τ`` must lie in (0, 1]: larger steps overshoot the leak.
+    activation : str
+        ``relu``, ``tanh``, ``softplus``, ``identity`` or ``prelu``.
+    prelu_slope : float
+        Slope ``a`` of ``prelu`` for negative drive (Section 3: annealed from 1 to 0).
+    noise_std : float
+        Standard deviation σ of private Gaussian noise added to the drive. The noise added at
+        each Euler step is ``σ · sqrt(2 / α) · ξ``, ``ξ ~ N(0, 1)`` i.i.d. per neuron and step,
+        the discretisation of a continuous-time white-noise term of intensity σ² (Song, Yang &
+        Wang 2016): for a linear network the stationary variance it induces then does not
+        depend on dt. Noise is drawn only when ``noise_std > 0``; pass ``generator=`` to
+        :meth:`forward` for reproducible noise.
+    """
+
+    state_shapes: tuple[tuple[int, ...], ...]
+
+    def __init__(
+        self,
+        *,
+        tau: float | Tensor | Sequence = 10.0,
+        dt: float = 2.0,
+        activation: str = "relu",
+        prelu_slope: float = 0.0,
+        noise_std: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS} (got {activation!r})")
+        check_positive("dt", dt)
+        if not math.isfinite(noise_std) or noise_std < 0:
+            raise ValueError(f"noise_std must be finite and >= 0 (got {noise_std!r})")
+        self.activation = activation
+        self.prelu_slope = float(prelu_slope)
+        self.noise_std = float(noise_std)
+        self.dt = float(dt)
+        self._tau_spec = tau
+
+    # -- set-up helpers for subclasses ------------------------------------------------------
+
+    def _init_time_constants(self) -> None:
+        """Turn the ``tau`` argument into buffers ``tau_<i>`` of each area's shape; call once
+        ``state_shapes`` is known."""
+        tau = self._tau_spec
+        del self._tau_spec
+        per_area = tau if isinstance(tau, (tuple, list)) and self.n_areas > 1 else [tau] * self.n_areas
+        if len(per_area) != self.n_areas:
+            raise ValueError(f"tau must give one entry per area ({self.n_areas}), got {len(per_area)}")
+        for i, (shape, t) in enumerate(zip(self.state_shapes, per_area)):
+            t = torch.as_tensor(t, dtype=torch.float32)
+            n = math.prod(shape)
+            if t.numel() == 1:
+                t = t.reshape(())
+            elif t.numel() == n:
+                t = t.reshape(shape)
+            else:
+                raise ValueError(
+                    f"tau must be a scalar or one value per neuron ({n} = {shape}) "
+                    f"for area {i}, got {t.numel()} values"
+                )
+            check_positive("tau", t)
+            alpha = self.dt / t
+            if bool((alpha > 1).any()):
+                raise ValueError(
+                    f"dt / tau must be <= 1 (Euler overshoots the leak); got dt={self.dt} ms "
+                    f"and min tau={t.min().item()} ms"
+                )
+            self.register_buffer(f"tau_{i}", t, persistent=False)
+
+    # -- shapes ----------------------------------------------------------------------------
+
+    @property
+    def n_areas(self) -> int:
+        return len(self.state_shapes)
+
+    @property
+    def state_shape(self) -> tuple[int, ...]:
+        """Shape of one area's state (single-area models)."""
+        if self.n_areas != 1:
+            raise AttributeError("multi-area model: use state_shapes")
+        return self.state_shapes[0]
+
+    @property
+    def n_neurons(self) -> int:
+        return sum(math.prod(s) for s in self.state_shapes)
+
+    @property
+    def tau(self) -> State:
+        taus = tuple(getattr(self, f"tau_{i}") for i in range(self.n_areas))
+        return taus if self.n_areas > 1 else taus[0]
+
+    @property
+    def alpha(self) -> State:
+        """α = dt / τ per area (eq. 9)."""
+        return map_state(lambda t: self.dt / t, self.tau)
+
+    def _device_dtype(self) -> tuple[torch.device, torch.dtype]:
+        for p in self.parameters():
+            return p.device, p.dtype
+        return torch.device("cpu"), torch.float32
+
+    def initial_state(self, batch_size: int) -> State:
+        """The zero state ``(batch, *shape)`` per area."""
+        device, dtype = self._device_dtype()
+        zeros = tuple(torch.zeros(batch_size, *s, device=device, dtype=dtype) for s in self.state_shapes)
+        return zeros if self.n_areas > 1 else zeros[0]
+
+    def flatten_state(self, state: State) -> Tensor:
+        """``(batch, *shapes)`` per area → ``(batch, N)``."""
+        parts = state if isinstance(state, tuple) else (state,)
+        return torch.cat([p.reshape(p.shape[0], -1) for p in parts], dim=1)
+
+    def unflatten_state(self, flat: Tensor) -> State:
+        """``(batch, N)`` → the model's state structure."""
+        if flat.ndim != 2 or flat.shape[1] != self.n_neurons:
+            raise ValueError(f"flat state must have shape (batch, {self.n_neurons}), got {tuple(flat.shape)}")
+        sizes = [math.prod(s) for s in self.state_shapes]
+        parts = tuple(
+            p.reshape(flat.shape[0], *s) for p, s in zip(torch.split(flat, sizes, dim=1), self.state_shapes)
+        )
+        return parts if self.n_areas > 1 else parts[0]
+
+    def check_state(self, state: State, name: str = "state") -> None:
+        parts = state if isinstance(state, tuple) else (state,)
+        if len(parts) != self.n_areas:
+            raise ValueError(f"{name} must have {self.n_areas} area(s), got {len(parts)}")
+        for p, s in zip(parts, self.state_shapes):
+            if tuple(p.shape[1:]) != tuple(s):
+                raise ValueError(f"{name} must have shape (batch, {', '.join(map(str, s))}), got {tuple(p.shape)}")
+            check_finite(name, p)
+
+    # -- what a subclass supplies ----------------------------------------------------------
+
+    def drive(self, state: State, inputs: Tensor | None) -> State:
+        """The argument of σ: ``W_rec r + b + W_inp h`` for one time step.
+
+        ``inputs`` is one step's input ``(batch, *input_shape)`` or ``None`` (no input)."""
+        raise NotImplementedError
+
+    def readout(self, state: State) -> Tensor:
+        """Linear readout of a state: ``(batch, n_outputs)``."""
+        raise NotImplementedError
+
+    def check_inputs(self, inputs: Tensor) -> None:
+        """Validate a ``(batch, time, *input_shape)`` input tensor (subclasses extend)."""
+        if not isinstance(inputs, Tensor):
+            raise TypeError(f"inputs must be a torch.Tensor, got {type(inputs).__name__}")
+        check_finite("inputs", inputs)
+
+    # -- the dynamics ----------------------------------------------------------------------
+
+    def sigma(self, x: Tensor) -> Tensor:
+        return activate(x, self.activation, self.prelu_slope)
+
+    def velocity(self, state: State, inputs: Tensor | None = None) -> State:
+        """dr/dt = (−r + σ(drive)) / τ, per ms (eq. 2), without noise."""
+        return map_state(lambda r, d, t: (self.sigma(d) - r) / t, state, self.drive(state, inputs), self.tau)
+
+    def step(
+        self, state: State, inputs: Tensor | None = None, *, generator: torch.Generator | None = None
+    ) -> State:
+        """One Euler step: ``r ← (1 − α) r + α σ(drive + noise)`` (eq. 9)."""
+        drive = self.drive(state, inputs)
+        if self.noise_std > 0:
+            drive = map_state(lambda d, a: d + self._noise_like(d, a, generator), drive, self.alpha)
+        return map_state(lambda r, d, a: r + a * (self.sigma(d) - r), state, drive, self.alpha)
+
+    def _noise_like(self, d: Tensor, alpha: Tensor, generator: torch.Generator | None) -> Tensor:
+        xi = torch.randn(d.shape, generator=generator, device=d.device, dtype=d.dtype)
+        return self.noise_std * torch.sqrt(2.0 / alpha) * xi
+
+    def forward(
+        self,
+        inputs: Tensor | None = None,
+        *,
+        state: State | None = None,
+        n_steps: int | None = None,
+        batch_size: int | None = None,
+        record: bool = True,
+        checkpoint_segment: int | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Trajectory:
+        """Simulate the network.
+
+        Parameters
+        ----------
+        inputs : Tensor, optional
+            ``(batch, time, *input_shape)``; one Euler step per time index. ``None`` simulates
+            the autonomous network for ``n_steps`` steps.
+        state : Tensor or tuple, optional
+            Initial state ``(batch, *state_shape)``; zero when omitted.
+        n_steps, batch_size : int, optional
+            For autonomous runs (``inputs=None``).
+        record : bool
+            Keep rates and outputs at every step (else only ``final_state``).
+        checkpoint_segment : int, optional
+            Gradient checkpointing over time: keep activations only every this many steps and
+            recompute the rest in the backward pass (memory ∝ T / segment + segment).
+        generator : torch.Generator, optional
+            Source of the private noise.
+        """
+        if inputs is not None:
+            self.check_inputs(inputs)
+            batch, n_time = inputs.shape[0], inputs.shape[1]
+            if n_steps is not None and n_steps != n_time:
+                raise ValueError(f"n_steps ({n_steps}) must equal the inputs' time length ({n_time})")
+        else:
+            if n_steps is None or n_steps < 1:
+                raise ValueError(f"n_steps must be a positive int when inputs is None (got {n_steps!r})")
+            n_time = n_steps
+            batch = batch_size if batch_size is not None else (state_batch_size(state) if state is not None else 1)
+        if state is None:
+            state = self.initial_state(batch)
+        else:
+            self.check_state(state)
+            if state_batch_size(state) != batch:
+                raise ValueError(f"state has batch size {state_batch_size(state)}, inputs have {batch}")
+        if checkpoint_segment is not None and checkpoint_segment < 1:
+            raise ValueError(f"checkpoint_segment must be >= 1 (got {checkpoint_segment})")
+
+        def run(state: State, start: int, stop: int) -> tuple[State, list[State]]:
+            recorded = []
+            for t in range(start, stop):
+                state = self.step(state, None if inputs is None else inputs[:, t], generator=generator)
+                if record:
+                    recorded.append(state)
+            return state, recorded
+
+        recorded: list[State] = []
+        use_checkpoint = checkpoint_segment is not None and torch.is_grad_enabled()
+        segment = checkpoint_segment if use_checkpoint else n_time
+        for start in range(0, n_time, segment):
+            stop = min(start + segment, n_time)
+            if use_checkpoint:
+                state, seg = torch.utils.checkpoint.checkpoint(run, state, start, stop, use_reentrant=False)
+            else:
+                state, seg = run(state, start, stop)
+            recorded.extend(seg)
+
+        device = (state[0] if isinstance(state, tuple) else state).device
+        times = self.dt * torch.arange(1, n_time + 1, device=device, dtype=torch.float32)
+        if not record:
+            return Trajectory(rates=None, outputs=None, times=times, final_state=state)
+        rates = map_state(lambda *steps: torch.stack(steps, dim=1), *recorded)
+        outputs = torch.stack([self.readout(s) for s in recorded], dim=1) if self.has_readout else None
+        return Trajectory(rates=rates, outputs=outputs, times=times, final_state=state)
+
+    @property
+    def has_readout(self) -> bool:
+        return True
+
+    # -- saving ----------------------------------------------------------------------------
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Save as a directory: ``config.json`` (class, constructor arguments, library version)
+        and ``weights.safetensors``. Written to a temporary directory and renamed, so a crash
+        never leaves a half-written model."""
+        from safetensors.torch import save_file
+
+        from cordsneuro import __version__
+
+        directory = Path(directory)
+        config = {
+            "class": type(self).__name__,
+            "arguments": self.config,
+            "cordsneuro_version": __version__,
+        }
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        try:
+            tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+            save_file(tensors, str(tmp / "weights.safetensors"))
+            (tmp / "config.json").write_text(json.dumps(config, indent=2))
+            if directory.exists():
+                old = directory.with_name(f".{directory.name}.old")
+                shutil.rmtree(old, ignore_errors=True)
+                directory.rename(old)
+                tmp.rename(directory)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                tmp.rename(directory)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return directory
+
+
+def load(directory: str | os.PathLike, map_location: str | torch.device = "cpu") -> DynamicalRNN:
+    """Rebuild any saved model from its directory (see :meth:`DynamicalRNN.save`)."""
+    from safetensors.torch import load_file
+
+    import cordsneuro.models  # noqa: F401  (fills the registry)
+
+    directory = Path(directory)
+    config_path, weights_path = directory / "config.json", directory / "weights.safetensors"
+    for path in (config_path, weights_path):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing: a saved model directory holds config.json and weights.safetensors")
+    config = json.loads(config_path.read_text())
+    name = config.get("class")
+    if name not in MODEL_REGISTRY:
+        raise ValueError(f"config.json names class {name!r}; known classes: {sorted(MODEL_REGISTRY)}")
+    model = MODEL_REGISTRY[name](**config["arguments"])
+    tensors = load_file(str(weights_path), device=str(map_location))
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    if missing or unexpected:
+        raise ValueError(f"weights.safetensors does not match {name}: missing {missing}, unexpected {unexpected}")
+    for key, value in tensors.items():
+        if value.shape != expected[key].shape:
+            raise ValueError(
+                f"weights.safetensors: {key} has shape {tuple(value.shape)}, "
+                f"{name} expects {tuple(expected[key].shape)}"
+            )
+    model.load_state_dict(tensors)
+    return model.to(map_location)
