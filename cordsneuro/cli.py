@@ -17,8 +17,10 @@ def quickstart(args: argparse.Namespace) -> int:
 
     torch.manual_seed(args.seed)
     names = {"full": "FullRNN", "lowrank": "LowRankRNN", "sparse": "SparseRNN", "conv": "ConvRNN"}
-    print("Table S1 networks, autonomous tanh dynamics from a random state "
-          f"(tau = 100 ms, dt = 20 ms, {args.steps} steps)\n")
+    print(
+        "Table S1 networks, autonomous tanh dynamics from a random state "
+        f"(tau = 100 ms, dt = 20 ms, {args.steps} steps)\n"
+    )
     header = f"{'architecture':<12} {'N':>4} {'rec. params':>11} {'Table S1':>8} {'gain':>5} {'final var':>10} {'PR':>6}"
     print(header)
     print("-" * len(header))
@@ -31,15 +33,21 @@ def quickstart(args: argparse.Namespace) -> int:
                 count = recurrent_parameter_count(model)
                 expected = TABLE_S1[n][arch]["count"] if arch in TABLE_S1[n] else n * n
                 mismatches += count != expected
-                state = model.unflatten_state(torch.randn(1, n, generator=torch.Generator().manual_seed(args.seed)))
+                state = model.unflatten_state(
+                    torch.randn(1, n, generator=torch.Generator().manual_seed(args.seed))
+                )
                 with torch.no_grad():
                     traj = model(state=state, n_steps=args.steps)
                 late = model.flatten_state(traj.rates[0, args.steps // 2 :])
                 variance = late.var(dim=0).mean().item()
                 pr = participation_ratio(late)
-                print(f"{name:<12} {n:>4} {count:>11} {expected:>8} {gain:>5.1f} {variance:>10.2e} {pr:>6.2f}")
-    print(f"\n{'all parameter counts match Table S1' if not mismatches else f'{mismatches} counts differ from Table S1'}"
-          f" ({time.perf_counter() - start:.1f} s)")
+                print(
+                    f"{name:<12} {n:>4} {count:>11} {expected:>8} {gain:>5.1f} {variance:>10.2e} {pr:>6.2f}"
+                )
+    print(
+        f"\n{'all parameter counts match Table S1' if not mismatches else f'{mismatches} counts differ from Table S1'}"
+        f" ({time.perf_counter() - start:.1f} s)"
+    )
     return 1 if mismatches else 0
 
 
@@ -59,9 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
         "a few gains; prints architecture, N, recurrent parameters, late-activity variance and "
         "participation ratio.",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of weights and initial states (default 0)")
-    p.add_argument("--steps", type=int, default=200, help="Euler steps per simulation (default 200)")
-    p.add_argument("--gains", type=float, nargs="+", default=[0.5, 1.5, 3.0], help="gains g to simulate")
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of weights and initial states (default 0)"
+    )
+    p.add_argument(
+        "--steps", type=int, default=200, help="Euler steps per simulation (default 200)"
+    )
+    p.add_argument(
+        "--gains", type=float, nargs="+", default=[0.5, 1.5, 3.0], help="gains g to simulate"
+    )
     p.set_defaults(func=quickstart)
     return parser
 

@@ -35,7 +35,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-State = Union[Tensor, tuple[Tensor, ...]]
+State = Union[Tensor, tuple[Tensor, ...]]  # noqa: UP007  (a runtime alias)
 
 ACTIVATIONS = ("relu", "tanh", "softplus", "identity", "prelu")
 
@@ -252,9 +252,13 @@ class DynamicalRNN(nn.Module):
         ``state_shapes`` is known."""
         tau = self._tau_spec
         del self._tau_spec
-        per_area = tau if isinstance(tau, (tuple, list)) and self.n_areas > 1 else [tau] * self.n_areas
+        per_area = (
+            tau if isinstance(tau, (tuple, list)) and self.n_areas > 1 else [tau] * self.n_areas
+        )
         if len(per_area) != self.n_areas:
-            raise ValueError(f"tau must give one entry per area ({self.n_areas}), got {len(per_area)}")
+            raise ValueError(
+                f"tau must give one entry per area ({self.n_areas}), got {len(per_area)}"
+            )
         for i, (shape, t) in enumerate(zip(self.state_shapes, per_area)):
             t = torch.as_tensor(t, dtype=torch.float32)
             n = math.prod(shape)
@@ -311,7 +315,9 @@ class DynamicalRNN(nn.Module):
     def initial_state(self, batch_size: int) -> State:
         """The zero state ``(batch, *shape)`` per area."""
         device, dtype = self._device_dtype()
-        zeros = tuple(torch.zeros(batch_size, *s, device=device, dtype=dtype) for s in self.state_shapes)
+        zeros = tuple(
+            torch.zeros(batch_size, *s, device=device, dtype=dtype) for s in self.state_shapes
+        )
         return zeros if self.n_areas > 1 else zeros[0]
 
     def flatten_state(self, state: State) -> Tensor:
@@ -322,10 +328,13 @@ class DynamicalRNN(nn.Module):
     def unflatten_state(self, flat: Tensor) -> State:
         """``(batch, N)`` → the model's state structure."""
         if flat.ndim != 2 or flat.shape[1] != self.n_neurons:
-            raise ValueError(f"flat state must have shape (batch, {self.n_neurons}), got {tuple(flat.shape)}")
+            raise ValueError(
+                f"flat state must have shape (batch, {self.n_neurons}), got {tuple(flat.shape)}"
+            )
         sizes = [math.prod(s) for s in self.state_shapes]
         parts = tuple(
-            p.reshape(flat.shape[0], *s) for p, s in zip(torch.split(flat, sizes, dim=1), self.state_shapes)
+            p.reshape(flat.shape[0], *s)
+            for p, s in zip(torch.split(flat, sizes, dim=1), self.state_shapes)
         )
         return parts if self.n_areas > 1 else parts[0]
 
@@ -335,7 +344,9 @@ class DynamicalRNN(nn.Module):
             raise ValueError(f"{name} must have {self.n_areas} area(s), got {len(parts)}")
         for p, s in zip(parts, self.state_shapes):
             if tuple(p.shape[1:]) != tuple(s):
-                raise ValueError(f"{name} must have shape (batch, {', '.join(map(str, s))}), got {tuple(p.shape)}")
+                raise ValueError(
+                    f"{name} must have shape (batch, {', '.join(map(str, s))}), got {tuple(p.shape)}"
+                )
             check_finite(name, p)
 
     # -- what a subclass supplies ----------------------------------------------------------
@@ -363,10 +374,16 @@ class DynamicalRNN(nn.Module):
 
     def velocity(self, state: State, inputs: Tensor | None = None) -> State:
         """dr/dt = (−r + σ(drive)) / τ, per ms (eq. 2), without noise."""
-        return map_state(lambda r, d, t: (self.sigma(d) - r) / t, state, self.drive(state, inputs), self.tau)
+        return map_state(
+            lambda r, d, t: (self.sigma(d) - r) / t, state, self.drive(state, inputs), self.tau
+        )
 
     def step(
-        self, state: State, inputs: Tensor | None = None, *, generator: torch.Generator | None = None
+        self,
+        state: State,
+        inputs: Tensor | None = None,
+        *,
+        generator: torch.Generator | None = None,
     ) -> State:
         """One Euler step: ``r ← (1 − α) r + α σ(drive + noise)`` (eq. 9)."""
         drive = self.drive(state, inputs)
@@ -412,25 +429,37 @@ class DynamicalRNN(nn.Module):
             self.check_inputs(inputs)
             batch, n_time = inputs.shape[0], inputs.shape[1]
             if n_steps is not None and n_steps != n_time:
-                raise ValueError(f"n_steps ({n_steps}) must equal the inputs' time length ({n_time})")
+                raise ValueError(
+                    f"n_steps ({n_steps}) must equal the inputs' time length ({n_time})"
+                )
         else:
             if n_steps is None or n_steps < 1:
-                raise ValueError(f"n_steps must be a positive int when inputs is None (got {n_steps!r})")
+                raise ValueError(
+                    f"n_steps must be a positive int when inputs is None (got {n_steps!r})"
+                )
             n_time = n_steps
-            batch = batch_size if batch_size is not None else (state_batch_size(state) if state is not None else 1)
+            batch = (
+                batch_size
+                if batch_size is not None
+                else (state_batch_size(state) if state is not None else 1)
+            )
         if state is None:
             state = self.initial_state(batch)
         else:
             self.check_state(state)
             if state_batch_size(state) != batch:
-                raise ValueError(f"state has batch size {state_batch_size(state)}, inputs have {batch}")
+                raise ValueError(
+                    f"state has batch size {state_batch_size(state)}, inputs have {batch}"
+                )
         if checkpoint_segment is not None and checkpoint_segment < 1:
             raise ValueError(f"checkpoint_segment must be >= 1 (got {checkpoint_segment})")
 
         def run(state: State, start: int, stop: int) -> tuple[State, list[State]]:
             recorded = []
             for t in range(start, stop):
-                state = self.step(state, None if inputs is None else inputs[:, t], generator=generator)
+                state = self.step(
+                    state, None if inputs is None else inputs[:, t], generator=generator
+                )
                 if record:
                     recorded.append(state)
             return state, recorded
@@ -441,7 +470,9 @@ class DynamicalRNN(nn.Module):
         for start in range(0, n_time, segment):
             stop = min(start + segment, n_time)
             if use_checkpoint:
-                state, seg = torch.utils.checkpoint.checkpoint(run, state, start, stop, use_reentrant=False)
+                state, seg = torch.utils.checkpoint.checkpoint(
+                    run, state, start, stop, use_reentrant=False
+                )
             else:
                 state, seg = run(state, start, stop)
             recorded.extend(seg)
@@ -451,7 +482,9 @@ class DynamicalRNN(nn.Module):
         if not record:
             return Trajectory(rates=None, outputs=None, times=times, final_state=state)
         rates = map_state(lambda *steps: torch.stack(steps, dim=1), *recorded)
-        outputs = torch.stack([self.readout(s) for s in recorded], dim=1) if self.has_readout else None
+        outputs = (
+            torch.stack([self.readout(s) for s in recorded], dim=1) if self.has_readout else None
+        )
         return Trajectory(rates=rates, outputs=outputs, times=times, final_state=state)
 
     @property
@@ -503,18 +536,24 @@ def load(directory: str | os.PathLike, map_location: str | torch.device = "cpu")
     config_path, weights_path = directory / "config.json", directory / "weights.safetensors"
     for path in (config_path, weights_path):
         if not path.is_file():
-            raise FileNotFoundError(f"{path} is missing: a saved model directory holds config.json and weights.safetensors")
+            raise FileNotFoundError(
+                f"{path} is missing: a saved model directory holds config.json and weights.safetensors"
+            )
     config = json.loads(config_path.read_text())
     name = config.get("class")
     if name not in MODEL_REGISTRY:
-        raise ValueError(f"config.json names class {name!r}; known classes: {sorted(MODEL_REGISTRY)}")
+        raise ValueError(
+            f"config.json names class {name!r}; known classes: {sorted(MODEL_REGISTRY)}"
+        )
     model = MODEL_REGISTRY[name](**config["arguments"])
     tensors = load_file(str(weights_path), device=str(map_location))
     expected = model.state_dict()
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     if missing or unexpected:
-        raise ValueError(f"weights.safetensors does not match {name}: missing {missing}, unexpected {unexpected}")
+        raise ValueError(
+            f"weights.safetensors does not match {name}: missing {missing}, unexpected {unexpected}"
+        )
     for key, value in tensors.items():
         if value.shape != expected[key].shape:
             raise ValueError(

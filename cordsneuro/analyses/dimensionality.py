@@ -19,7 +19,9 @@ def participation_ratio(activity: Tensor) -> float:
         ``(samples, neurons)``: time points (and trials) by neurons.
     """
     if activity.ndim != 2 or activity.shape[0] < 2:
-        raise ValueError(f"activity must have shape (samples >= 2, neurons), got {tuple(activity.shape)}")
+        raise ValueError(
+            f"activity must have shape (samples >= 2, neurons), got {tuple(activity.shape)}"
+        )
     x = activity.double() - activity.double().mean(dim=0, keepdim=True)
     # tr(C) = ‖X‖²_F and tr(C²) = ‖X Xᵀ‖²_F (up to the same 1/(n-1) factor, which cancels)
     gram = x @ x.T if x.shape[0] <= x.shape[1] else x.T @ x

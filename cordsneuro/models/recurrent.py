@@ -83,7 +83,9 @@ class SingleAreaRNN(DynamicalRNN):
         prelu_slope: float = 0.0,
         noise_std: float = 0.0,
     ) -> None:
-        super().__init__(tau=tau, dt=dt, activation=activation, prelu_slope=prelu_slope, noise_std=noise_std)
+        super().__init__(
+            tau=tau, dt=dt, activation=activation, prelu_slope=prelu_slope, noise_std=noise_std
+        )
         _check_count("n_neurons", n_neurons)
         _check_count("input_size", input_size)
         _check_count("output_size", output_size)
@@ -96,9 +98,13 @@ class SingleAreaRNN(DynamicalRNN):
         self.state_shapes = (self._state_shape(n_neurons),)
         self._init_time_constants()
         g = self.generator
-        self.w_inp = nn.Parameter(torch.randn(n_neurons, input_size, generator=g) / math.sqrt(input_size))
+        self.w_inp = nn.Parameter(
+            torch.randn(n_neurons, input_size, generator=g) / math.sqrt(input_size)
+        )
         self.bias = nn.Parameter(torch.zeros(n_neurons))
-        self.w_out = nn.Parameter(torch.randn(output_size, n_neurons, generator=g) / math.sqrt(n_neurons))
+        self.w_out = nn.Parameter(
+            torch.randn(output_size, n_neurons, generator=g) / math.sqrt(n_neurons)
+        )
         self.b_out = nn.Parameter(torch.zeros(output_size))
 
     def _state_shape(self, n_neurons: int) -> tuple[int, ...]:
@@ -151,7 +157,11 @@ class FullRNN(SingleAreaRNN):
 
     def __init__(self, n_neurons: int, input_size: int, output_size: int, **kwargs) -> None:
         super().__init__(n_neurons, input_size, output_size, **kwargs)
-        w = torch.randn(n_neurons, n_neurons, generator=self.generator) * self.gain / math.sqrt(n_neurons)
+        w = (
+            torch.randn(n_neurons, n_neurons, generator=self.generator)
+            * self.gain
+            / math.sqrt(n_neurons)
+        )
         self.weight = nn.Parameter(w)
 
     def recurrent(self, rates: Tensor) -> Tensor:
@@ -169,7 +179,9 @@ class LowRankRNN(SingleAreaRNN):
     ``P Q`` (those of the R × R matrix ``Q P``) have magnitude about ``g``.
     """
 
-    def __init__(self, n_neurons: int, input_size: int, output_size: int, *, rank: int = 2, **kwargs) -> None:
+    def __init__(
+        self, n_neurons: int, input_size: int, output_size: int, *, rank: int = 2, **kwargs
+    ) -> None:
         super().__init__(n_neurons, input_size, output_size, **kwargs)
         if not isinstance(rank, int) or not 1 <= rank <= n_neurons:
             raise ValueError(f"rank must be an int in [1, n_neurons={n_neurons}] (got {rank!r})")
@@ -217,13 +229,19 @@ class SparseRNN(SingleAreaRNN):
             mask = (torch.rand(n_neurons, n_neurons, generator=g) < p).float()
         else:
             if not isinstance(n_connections, int) or not 1 <= n_connections <= n2:
-                raise ValueError(f"n_connections must be an int in [1, N² = {n2}] (got {n_connections!r})")
+                raise ValueError(
+                    f"n_connections must be an int in [1, N² = {n2}] (got {n_connections!r})"
+                )
             mask = torch.zeros(n2)
             mask[torch.randperm(n2, generator=g)[:n_connections]] = 1.0
             mask = mask.reshape(n_neurons, n_neurons)
         density = max(mask.mean().item(), 1.0 / n2)
         self.register_buffer("mask", mask)
-        w = torch.randn(n_neurons, n_neurons, generator=g) * self.gain / math.sqrt(density * n_neurons)
+        w = (
+            torch.randn(n_neurons, n_neurons, generator=g)
+            * self.gain
+            / math.sqrt(density * n_neurons)
+        )
         self.weight = nn.Parameter(w * mask)
 
     def recurrent(self, rates: Tensor) -> Tensor:
@@ -276,7 +294,10 @@ class ConvRNN(SingleAreaRNN):
         self.kernel_size = kernel_size
         self.padding = padding
         std = self.gain / math.sqrt(channels * kernel_size * kernel_size)
-        k = torch.randn(channels, channels, kernel_size, kernel_size, generator=self.generator) * std
+        k = (
+            torch.randn(channels, channels, kernel_size, kernel_size, generator=self.generator)
+            * std
+        )
         self.kernel = nn.Parameter(k)
 
     def _state_shape(self, n_neurons: int) -> tuple[int, ...]:
@@ -341,15 +362,21 @@ class ConvRNN(SingleAreaRNN):
 #: Table S1: parameter-matched networks per size. ConvRNN: grid side = channels and kernel k;
 #: low-rank: rank; sparse: nominal sparsity and the exact connection count the table reports.
 TABLE_S1: dict[int, dict[str, dict]] = {
-    125: {"conv": {"side": 5, "kernel_size": 4, "count": 400},
-          "lowrank": {"rank": 2, "count": 500},
-          "sparse": {"p": 0.032, "count": 500}},
-    216: {"conv": {"side": 6, "kernel_size": 5, "count": 900},
-          "lowrank": {"rank": 2, "count": 864},
-          "sparse": {"p": 0.0185, "count": 864}},
-    512: {"conv": {"side": 8, "kernel_size": 6, "count": 2304},
-          "lowrank": {"rank": 2, "count": 2048},
-          "sparse": {"p": 0.008, "count": 2048}},
+    125: {
+        "conv": {"side": 5, "kernel_size": 4, "count": 400},
+        "lowrank": {"rank": 2, "count": 500},
+        "sparse": {"p": 0.032, "count": 500},
+    },
+    216: {
+        "conv": {"side": 6, "kernel_size": 5, "count": 900},
+        "lowrank": {"rank": 2, "count": 864},
+        "sparse": {"p": 0.0185, "count": 864},
+    },
+    512: {
+        "conv": {"side": 8, "kernel_size": 6, "count": 2304},
+        "lowrank": {"rank": 2, "count": 2048},
+        "sparse": {"p": 0.008, "count": 2048},
+    },
 }
 
 ARCHITECTURES = ("full", "lowrank", "sparse", "conv")
@@ -370,7 +397,9 @@ def table_s1(
         Passed to the constructor (``gain``, ``seed``, ``activation``, ``tau``, ``dt``...).
     """
     if n_neurons not in TABLE_S1:
-        raise ValueError(f"n_neurons must be one of Table S1's sizes {sorted(TABLE_S1)} (got {n_neurons!r})")
+        raise ValueError(
+            f"n_neurons must be one of Table S1's sizes {sorted(TABLE_S1)} (got {n_neurons!r})"
+        )
     if architecture not in ARCHITECTURES:
         raise ValueError(f"architecture must be one of {ARCHITECTURES} (got {architecture!r})")
     row = TABLE_S1[n_neurons]
@@ -379,9 +408,13 @@ def table_s1(
     if architecture == "lowrank":
         return LowRankRNN(n_neurons, input_size, output_size, rank=row["lowrank"]["rank"], **kwargs)
     if architecture == "sparse":
-        return SparseRNN(n_neurons, input_size, output_size, n_connections=row["sparse"]["count"], **kwargs)
+        return SparseRNN(
+            n_neurons, input_size, output_size, n_connections=row["sparse"]["count"], **kwargs
+        )
     side = row["conv"]["side"]
-    return ConvRNN(side, side, side, input_size, output_size, kernel_size=row["conv"]["kernel_size"], **kwargs)
+    return ConvRNN(
+        side, side, side, input_size, output_size, kernel_size=row["conv"]["kernel_size"], **kwargs
+    )
 
 
 def recurrent_parameter_count(model: SingleAreaRNN) -> int:
