@@ -502,9 +502,11 @@ class DynamicalRNN(nn.Module):
         from cordsneuro import __version__
 
         directory = Path(directory)
+        _, dtype = self._device_dtype()
         config = {
             "class": type(self).__name__,
             "arguments": self.config,
+            "dtype": str(dtype).removeprefix("torch."),
             "cordsneuro_version": __version__,
         }
         directory.parent.mkdir(parents=True, exist_ok=True)
@@ -560,5 +562,6 @@ def load(directory: str | os.PathLike, map_location: str | torch.device = "cpu")
                 f"weights.safetensors: {key} has shape {tuple(value.shape)}, "
                 f"{name} expects {tuple(expected[key].shape)}"
             )
-    model.load_state_dict(tensors)
+    dtype = getattr(torch, config.get("dtype", "float32"))
+    model.to(dtype).load_state_dict(tensors)
     return model.to(map_location)

@@ -137,7 +137,7 @@ def test_gradients_reach_every_parameter(arch):
 def test_save_load_roundtrip_is_exact(tmp_path, arch):
     model = table_s1(
         216, arch, seed=7, input_size=3, output_size=2, activation="softplus", gain=1.3
-    )
+    ).double()
     path = model.save(tmp_path / arch)
     assert sorted(p.name for p in path.iterdir()) == ["config.json", "weights.safetensors"]
     config = json.loads((path / "config.json").read_text())
@@ -149,7 +149,7 @@ def test_save_load_roundtrip_is_exact(tmp_path, arch):
     assert type(loaded) is type(model)
     for (k, a), (k2, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
         assert k == k2 and torch.equal(a, b)
-    x = torch.randn(2, 8, 3)
+    x = torch.randn(2, 8, 3, dtype=torch.float64)
     torch.testing.assert_close(loaded(x).outputs, model(x).outputs, rtol=0, atol=0)
 
 
