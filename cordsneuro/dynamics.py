@@ -454,28 +454,16 @@ class DynamicalRNN(nn.Module):
         if checkpoint_segment is not None and checkpoint_segment < 1:
             raise ValueError(f"checkpoint_segment must be >= 1 (got {checkpoint_segment})")
 
-        def run(state: State, start: int, stop: int) -> tuple[State, list[State]]:
-            recorded = []
-            for t in range(start, stop):
-                state = self.step(
-                    state, None if inputs is None else inputs[:, t], generator=generator
-                )
-                if record:
-                    recorded.append(state)
-            return state, recorded
+        def step_fn(state: State, t: int) -> State:
+            return self.step(state, None if inputs is None else inputs[:, t], generator=generator)
 
-        recorded: list[State] = []
-        use_checkpoint = checkpoint_segment is not None and torch.is_grad_enabled()
-        segment = checkpoint_segment if use_checkpoint else n_time
-        for start in range(0, n_time, segment):
-            stop = min(start + segment, n_time)
-            if use_checkpoint:
-                state, seg = torch.utils.checkpoint.checkpoint(
-                    run, state, start, stop, use_reentrant=False
-                )
-            else:
-                state, seg = run(state, start, stop)
-            recorded.extend(seg)
+        state, recorded = self.integrate(
+            step_fn,
+            state,
+            n_time,
+            record_fn=(lambda s, t: s) if record else None,
+            checkpoint_segment=checkpoint_segment,
+        )
 
         device = (state[0] if isinstance(state, tuple) else state).device
         times = self.dt * torch.arange(1, n_time + 1, device=device, dtype=torch.float32)
@@ -486,6 +474,50 @@ class DynamicalRNN(nn.Module):
             torch.stack([self.readout(s) for s in recorded], dim=1) if self.has_readout else None
         )
         return Trajectory(rates=rates, outputs=outputs, times=times, final_state=state)
+
+    def integrate(
+        self,
+        step_fn: Callable[[State, int], State],
+        state: State,
+        n_steps: int,
+        *,
+        record_fn: Callable[[State, int], Any] | None = None,
+        checkpoint_segment: int | None = None,
+    ) -> tuple[State, list[Any]]:
+        """The time loop shared by every simulation path: ``state = step_fn(state, t)`` for
+        ``t = 0 … n_steps - 1``, keeping ``record_fn(state, t)`` after each step.
+
+        With ``checkpoint_segment`` and gradients enabled the loop runs in segments of that
+        many steps under :func:`torch.utils.checkpoint.checkpoint` (non-reentrant): only the
+        state at segment boundaries (and what ``record_fn`` returns) is kept for the backward
+        pass, the rest is recomputed (memory ∝ T / segment + segment instead of ∝ T).
+        ``step_fn`` must therefore be deterministic given ``(state, t)`` apart from noise drawn
+        from a generator (recomputation restores the RNG state of the default generator only).
+        """
+        if checkpoint_segment is not None and checkpoint_segment < 1:
+            raise ValueError(f"checkpoint_segment must be >= 1 (got {checkpoint_segment})")
+
+        def run(state: State, start: int, stop: int) -> tuple[State, list[Any]]:
+            kept = []
+            for t in range(start, stop):
+                state = step_fn(state, t)
+                if record_fn is not None:
+                    kept.append(record_fn(state, t))
+            return state, kept
+
+        recorded: list[Any] = []
+        use_checkpoint = checkpoint_segment is not None and torch.is_grad_enabled()
+        segment = checkpoint_segment if use_checkpoint else max(n_steps, 1)
+        for start in range(0, n_steps, segment):
+            stop = min(start + segment, n_steps)
+            if use_checkpoint:
+                state, seg = torch.utils.checkpoint.checkpoint(
+                    run, state, start, stop, use_reentrant=False
+                )
+            else:
+                state, seg = run(state, start, stop)
+            recorded.extend(seg)
+        return state, recorded
 
     @property
     def has_readout(self) -> bool:
