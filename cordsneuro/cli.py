@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 
 def quickstart(args: argparse.Namespace) -> int:
@@ -51,6 +52,62 @@ def quickstart(args: argparse.Namespace) -> int:
     return 1 if mismatches else 0
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an integer > 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _nonnegative_float(text: str) -> float:
+    """argparse type: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {value}")
+    return value
+
+
+def complexity(args: argparse.Namespace) -> int:
+    """Print MACs and parameters of every torchvision classification model and of
+    CordsNet-R2…R8 over a simulation (Section 3, Fig. 2C)."""
+    from cordsneuro.analyses.complexity import complexity_table, format_table, summarize, write_csv
+
+    if args.csv is not None and not args.csv.parent.exists():
+        raise SystemExit(f"cordsneuro complexity: error: --csv directory {args.csv.parent} does not exist")
+    if args.plot is not None and not args.plot.parent.exists():
+        raise SystemExit(f"cordsneuro complexity: error: --plot directory {args.plot.parent} does not exist")
+    try:
+        rows = complexity_table(
+            steps=args.steps,
+            image_size=args.image_size,
+            names=args.models,
+            all_weights=args.all_weights,
+            progress=not args.quiet,
+        )
+    except ValueError as err:
+        raise SystemExit(f"cordsneuro complexity: error: {err}") from None
+    print(format_table(rows))
+    print()
+    summary = summarize(rows, tolerance=args.tolerance)
+    print(summary)
+    if args.csv is not None:
+        print(f"table written to {write_csv(rows, args.csv)}")
+    if args.plot is not None:
+        from cordsneuro.plotting import plot_complexity
+
+        fig = plot_complexity(rows)
+        fig.savefig(args.plot, dpi=150)
+        print(f"plot written to {args.plot}")
+    return 0 if summary.agrees else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cordsneuro",
@@ -77,6 +134,57 @@ def build_parser() -> argparse.ArgumentParser:
         "--gains", type=float, nargs="+", default=[0.5, 1.5, 3.0], help="gains g to simulate"
     )
     p.set_defaults(func=quickstart)
+    p = sub.add_parser(
+        "complexity",
+        help="MACs and parameters of torchvision models and CordsNet-R2…R8 (Fig. 2C)",
+        description="Count multiply-accumulates (MACs) and parameters of every classification "
+        "model in torchvision.models (on the meta device: no weights, no arithmetic; each at the "
+        "input size of its published weights) and compare them with torchvision's recorded "
+        "operation counts (the '_ops' metadata, GMACs); then count CordsNet-R2…R8 over a "
+        "simulation of --steps Euler steps at --image-size, both on our fast path (image-only "
+        "work once per stimulus) and as the published code computes it (the stem convolution "
+        "recomputed by every area at every step). Prints the table and the paper's Fig. 2C "
+        "statements; exits with status 1 if a torchvision count differs from '_ops' by more "
+        "than --tolerance. A MAC is one multiply-add of a convolution, matrix product or "
+        "attention product; element-wise work (norms, activations, pooling) is not counted.",
+    )
+    p.add_argument(
+        "--steps",
+        type=_positive_int,
+        default=300,
+        help="Euler steps of the CordsNet simulation (default 300: the eq. 4 training "
+        "simulation, 100 spontaneous + 100 stimulus + 100 blank steps)",
+    )
+    p.add_argument(
+        "--image-size",
+        type=_positive_int,
+        default=224,
+        help="CordsNet input height = width in pixels (default 224); torchvision models are "
+        "always counted at their own weights' input size",
+    )
+    p.add_argument(
+        "--models",
+        nargs="+",
+        metavar="NAME",
+        help="torchvision models to count (default: all of "
+        "torchvision.models.list_models(module=torchvision.models))",
+    )
+    p.add_argument(
+        "--all-weights",
+        action="store_true",
+        help="one row per published weights at its own input size (e.g. ViT-H/14 at 224 and "
+        "518) instead of one row per model at its smallest",
+    )
+    p.add_argument(
+        "--tolerance",
+        type=_nonnegative_float,
+        default=0.02,
+        help="largest accepted relative difference from torchvision's _ops (default 0.02)",
+    )
+    p.add_argument("--csv", type=Path, metavar="PATH", help="also write the table as CSV (atomically)")
+    p.add_argument("--plot", type=Path, metavar="PATH", help="also save the Fig. 2C plot (PNG)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=complexity)
     return parser
 
 

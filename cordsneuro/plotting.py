@@ -67,7 +67,8 @@ def plot_complexity(
                     f"{r.name} ({r.image_size}²)",
                     (r.params, r.macs),
                     textcoords="offset points",
-                    xytext=(4, -10),
+                    xytext=(-4, 5),
+                    ha="right",
                     fontsize=7,
                     color="0.3",
                 )
@@ -109,5 +110,6 @@ def plot_complexity(
     ax.set_ylabel("multiply-accumulates (MACs) per image")
     ax.set_title("Complexity (Fig. 2C)")
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.margins(x=0.08, y=0.12)
+    ax.legend(fontsize=8, loc="lower right")
     return fig
