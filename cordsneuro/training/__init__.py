@@ -1,1 +1,12 @@
-"""cordsneuro.training"""
+"""Training: :func:`train` (cognitive and any trial-based task) and the paper-task recipes."""
+
+from cordsneuro.training.trainer import (
+    RECIPES,
+    TrainResult,
+    masked_loss,
+    paper_model,
+    train,
+    train_paper_task,
+)
+
+__all__ = ["train", "TrainResult", "masked_loss", "RECIPES", "paper_model", "train_paper_task"]
