@@ -190,10 +190,11 @@ def count_macs(module: nn.Module, *args: Any, method: str = "forward", **kwargs:
         ``total`` MACs (see the module docstring for what counts), and the split by operator
         and by module.
 
-    Notes
-    -----
-    Code that needs tensor *values* during the call (``.item()``, ``.tolist()``, data-dependent
-    control flow) cannot run on meta tensors and raises :class:`NotImplementedError` from PyTorch.
+    Raises
+    ------
+    RuntimeError
+        If the call needs tensor *values* (``.item()``, ``.tolist()``, input validation,
+        data-dependent control flow), which meta tensors do not have.
     """
     from torch.func import functional_call
     from torch.utils.flop_counter import FlopCounterMode
@@ -209,8 +210,17 @@ def count_macs(module: nn.Module, *args: Any, method: str = "forward", **kwargs:
     }
     args, kwargs = _to_meta(args), _to_meta(kwargs)
     counter = FlopCounterMode(display=False)
-    with counter, torch.device("meta"), torch.no_grad():
-        functional_call(wrapper, state, args, kwargs, strict=False)
+    try:
+        with counter, torch.device("meta"), torch.no_grad():
+            functional_call(wrapper, state, args, kwargs, strict=False)
+    except (RuntimeError, NotImplementedError) as err:
+        if "meta" not in str(err):
+            raise
+        raise RuntimeError(
+            f"count_macs runs {type(module).__name__}.{method} on the meta device (shapes only, "
+            f"no data), but the call needs tensor values ({err}); count a part of it that "
+            "depends on shapes only (e.g. one step, the input drive, the readout)"
+        ) from err
     return _mac_count(counter)
 
 
