@@ -27,7 +27,7 @@ def _pyplot() -> Any:
 
 def plot_complexity(
     rows: Sequence[Any],
-    annotate: Sequence[str] = ("resnet18", "vit_h_14", "vit_l_16", "regnet_y_128gf"),
+    annotate: Sequence[str] = ("resnet18", "vit_h_14"),
     ax: Any = None,
 ) -> Figure:
     """Fig. 2C: multiply-accumulates against parameters, log–log.
@@ -39,7 +39,8 @@ def plot_complexity(
         drawn in grey (one point per row), CordsNet in purple: filled for our fast simulation
         path, open for the published code's computation of the same simulation.
     annotate : sequence of str
-        torchvision model names to label.
+        torchvision model names to label. A dotted line marks ViT-H/14 at 224² when present
+        (the paper compares CordsNet-R2 with it).
     ax : matplotlib Axes, optional
         Draw into it; default a new figure.
     """
@@ -104,6 +105,10 @@ def plot_complexity(
                 fontsize=8,
                 color=purple,
             )
+    vit = [r for r in tv if r.name == "vit_h_14" and r.image_size == 224]
+    if vit:
+        # the paper's comparison: CordsNet-R2 over a simulation vs ViT-H/14 for one image
+        ax.axhline(vit[0].macs, ls=":", lw=1, color="0.4", zorder=1)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("parameters")
