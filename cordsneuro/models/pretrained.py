@@ -1,0 +1,262 @@
+"""The authors' published CordsNet checkpoint: cache, download, verification, key conversion.
+
+The repository ``wmws2/cordsnet`` ships ``cordsnetr8.pth``, the state dict of its ``cordsnet``
+class (CordsNet-R8 trained on ImageNet, 224 × 224 inputs). Its keys are converted to ours:
+
+================================================  ============================================
+theirs                                            ours (:class:`~cordsneuro.models.cordsnet.CordsNet`)
+================================================  ============================================
+``inp_conv.parametrizations.weight.original0/1``  ``stem.parametrizations.weight.original0/1``
+``inp_skip.…``                                    ``input_skip.…``
+``area_conv.N.…``                                 ``recurrent.N.…``
+``area_area.N.…``                                 ``feedforward.N.…``
+``skip_area.N.…``                                 ``skip.N.…``
+``conv_bias.N``                                   ``area_bias.N``
+``out_fc.parametrizations.weight.original0/1``,   ``fc.…``
+``out_fc.bias``
+================================================  ============================================
+
+``original0`` is the weight-norm magnitude ``g`` and ``original1`` the direction ``v``
+(``torch.nn.utils.parametrizations.weight_norm``): both are kept as they are, so the
+materialised weights are bit-identical to theirs. A ``module.`` prefix (DataParallel / DDP
+checkpoints of their training scripts) is removed.
+
+Files are read with ``torch.load(weights_only=True)``: no code in a checkpoint is executed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from cordsneuro.models.cordsnet import DEPTHS, CordsNet, area_sizes
+
+__all__ = [
+    "CHECKPOINT_BLOB_ID",
+    "CHECKPOINT_NAME",
+    "CHECKPOINT_URL",
+    "cache_dir",
+    "convert_published_state_dict",
+    "ensure_checkpoint",
+    "git_blob_id",
+    "load_published_weights",
+    "build_with_weights",
+]
+
+CHECKPOINT_NAME = "cordsnetr8.pth"
+#: Raw URL of the checkpoint in the authors' repository (default branch ``main``).
+CHECKPOINT_URL = f"https://raw.githubusercontent.com/wmws2/cordsnet/main/{CHECKPOINT_NAME}"
+#: The git blob id the authors' repository records for ``cordsnetr8.pth``.
+CHECKPOINT_BLOB_ID = "94ed91f2c3eaefb1666ee12dc3cab01513f69143"
+
+_RENAME = (
+    ("inp_conv.", "stem."),
+    ("inp_skip.", "input_skip."),
+    ("area_conv.", "recurrent."),
+    ("area_area.", "feedforward."),
+    ("skip_area.", "skip."),
+    ("conv_bias.", "area_bias."),
+    ("out_fc.", "fc."),
+)
+
+
+def cache_dir() -> Path:
+    """``$CORDSNEURO_HOME`` or ``~/.cache/cordsneuro``."""
+    return Path(os.environ.get("CORDSNEURO_HOME") or Path.home() / ".cache" / "cordsneuro")
+
+
+def git_blob_id(path: str | os.PathLike) -> str:
+    """Git's object id of a file: ``sha1(b"blob <size>\\0" + content)``."""
+    path = Path(path)
+    h = hashlib.sha1()
+    h.update(b"blob %d\0" % path.stat().st_size)
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _download(url: str, dest: Path) -> None:
+    """Download ``url`` to a temporary file next to ``dest``, verify it, then rename."""
+    from tqdm.auto import tqdm
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(
+                total=total, unit="B", unit_scale=True, desc=f"downloading {dest.name}"
+            ) as bar:
+                for chunk in iter(lambda: response.read(1 << 20), b""):
+                    out.write(chunk)
+                    bar.update(len(chunk))
+        blob = git_blob_id(tmp)
+        if blob != CHECKPOINT_BLOB_ID:
+            raise ValueError(
+                f"corrupted download of {url}: git blob id {blob}, expected {CHECKPOINT_BLOB_ID} "
+                f"(the file was discarded; try again, or download it by hand to {dest})"
+            )
+        tmp.replace(dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def ensure_checkpoint(download: bool = True) -> Path:
+    """Path of the verified published checkpoint, downloading it into :func:`cache_dir` once.
+
+    Raises
+    ------
+    FileNotFoundError
+        Not cached and the download failed (e.g. offline): the message says where to put it.
+    ValueError
+        The cached or downloaded file is not the published one (git blob id differs).
+    """
+    path = cache_dir() / CHECKPOINT_NAME
+    if not path.is_file():
+        if not download:
+            raise FileNotFoundError(_where_to_put(path, "download=False"))
+        try:
+            _download(CHECKPOINT_URL, path)
+        except OSError as err:  # URLError, timeouts, DNS failures are OSErrors
+            raise FileNotFoundError(_where_to_put(path, f"download failed: {err}")) from err
+    blob = git_blob_id(path)
+    if blob != CHECKPOINT_BLOB_ID:
+        raise ValueError(
+            f"{path} is corrupted or not the published checkpoint: git blob id {blob}, expected "
+            f"{CHECKPOINT_BLOB_ID}. Delete it to download it again, or replace it with "
+            f"{CHECKPOINT_URL}"
+        )
+    return path
+
+
+def _where_to_put(path: Path, why: str) -> str:
+    return (
+        f"the published CordsNet-R8 checkpoint is not in the cache ({why}). Download "
+        f"{CHECKPOINT_URL} (git blob {CHECKPOINT_BLOB_ID}) and put it at {path} "
+        f"(the cache directory is $CORDSNEURO_HOME, default ~/.cache/cordsneuro), or pass "
+        f"weights=<path to the file>"
+    )
+
+
+def convert_published_state_dict(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """Rename the keys of an authors'-format state dict to ours (see the module docstring).
+
+    Raises ``ValueError`` naming the keys that match no published name."""
+    out, unknown = {}, []
+    for key, value in state_dict.items():
+        if key.startswith("module."):
+            key = key[len("module.") :]
+        for theirs, ours in _RENAME:
+            if key.startswith(theirs):
+                out[ours + key[len(theirs) :]] = value
+                break
+        else:
+            unknown.append(key)
+    if unknown:
+        raise ValueError(
+            f"not a CordsNet checkpoint in the published format: unknown keys {unknown}"
+        )
+    return out
+
+
+def _read(path: str | os.PathLike) -> dict[str, Tensor]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file {path} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle/zip errors of a truncated or foreign file
+        raise ValueError(f"{path} is not a readable PyTorch state dict ({err})") from err
+    if not isinstance(state, Mapping) or not all(isinstance(v, Tensor) for v in state.values()):
+        raise ValueError(f"{path} does not hold a state dict (a mapping of names to tensors)")
+    return dict(state)
+
+
+def infer_config(state_dict: Mapping[str, Tensor]) -> dict:
+    """``depth``, ``in_channels``, ``num_classes`` and ``image_size`` of a converted state dict
+    (the image size from the first area's bias grid, assuming a square input)."""
+    depth = len({m.group(1) for k in state_dict if (m := re.match(r"recurrent\.(\d+)\.", k))})
+    config = {"depth": depth}
+    stem = state_dict.get("stem.parametrizations.weight.original1")
+    if stem is not None:
+        config["in_channels"] = int(stem.shape[1])
+    fc_bias = state_dict.get("fc.bias")
+    if fc_bias is not None:
+        config["num_classes"] = int(fc_bias.shape[0])
+    grids = [tuple(v.shape[1:]) for k, v in state_dict.items() if k.startswith("area_bias.")]
+    if depth in DEPTHS and len(grids) == depth and grids[0][0] == grids[0][1]:
+        side = grids[0][0]
+        for size in (224, 4 * side, 4 * side - 1, 4 * side - 2, 4 * side - 3):
+            if area_sizes(size, depth) == [
+                tuple(state_dict[f"area_bias.{i}"].shape[1:]) for i in range(depth)
+            ]:
+                config["image_size"] = size
+                break
+    return config
+
+
+def load_published_weights(
+    model: CordsNet, source: str | os.PathLike | Mapping[str, Tensor]
+) -> CordsNet:
+    """Load an authors'-format checkpoint (a path or a state dict) into ``model``.
+
+    Raises ``ValueError`` listing missing / unexpected keys and every shape mismatch."""
+    state = _read(source) if not isinstance(source, Mapping) else dict(source)
+    converted = convert_published_state_dict(state)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(converted))
+    unexpected = sorted(set(converted) - set(expected))
+    shapes = [
+        f"{k}: checkpoint {tuple(v.shape)}, model {tuple(expected[k].shape)}"
+        for k, v in converted.items()
+        if k in expected and tuple(v.shape) != tuple(expected[k].shape)
+    ]
+    if missing or unexpected or shapes:
+        raise ValueError(
+            f"checkpoint does not match CordsNet-R{model.depth} (image_size={model.image_size}, "
+            f"in_channels={model.in_channels}, num_classes={model.num_classes}): "
+            f"missing keys {missing}, unexpected keys {unexpected}, shape mismatches {shapes}"
+        )
+    for k, v in converted.items():
+        if not torch.isfinite(v).all():
+            raise ValueError(f"checkpoint entry {k} contains NaN or Inf")
+    model.load_state_dict(converted)
+    return model
+
+
+def build_with_weights(depth: int, weights: str | os.PathLike | None = None, **kwargs) -> CordsNet:
+    """Builder behind :func:`~cordsneuro.models.cordsnet.cordsnet_r2` … ``cordsnet_r8``."""
+    if weights is None:
+        return CordsNet(depth, **kwargs)
+    if isinstance(weights, str) and weights == "imagenet":
+        if depth != 8:
+            raise ValueError(
+                f"no published ImageNet weights for CordsNet-R{depth}: the authors released "
+                f"CordsNet-R8 only (use cordsnet_r8(weights='imagenet'))"
+            )
+        path = ensure_checkpoint()
+    elif isinstance(weights, (str, os.PathLike)):
+        path = Path(weights)
+    else:
+        raise TypeError(
+            f"weights must be None, 'imagenet' or a path (got {type(weights).__name__})"
+        )
+    state = _read(path)
+    config = infer_config(convert_published_state_dict(state))
+    if config.get("depth") != depth:
+        raise ValueError(f"{path} holds a CordsNet-R{config.get('depth')}, not R{depth}")
+    for key in ("in_channels", "num_classes", "image_size"):
+        if key in config:
+            kwargs.setdefault(key, config[key])
+    model = CordsNet(depth, **kwargs)
+    return load_published_weights(model, state).eval()
