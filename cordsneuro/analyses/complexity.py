@@ -81,6 +81,7 @@ __all__ = [
     "cordsnet_layers",
     "cordsnet_complexity",
     "cordsnet_parameter_count",
+    "count_cordsnet",
     "complexity_table",
     "format_table",
     "write_csv",
@@ -633,6 +634,46 @@ def cordsnet_complexity(
         params=sum(layer.params for layer in layers),
         steps=steps,
         published_macs=sum(layer.macs * layer.published for layer in layers),
+    )
+
+
+def count_cordsnet(
+    model: nn.Module, steps: int = PAPER_STEPS, stimuli: int = 1, readouts: int = 1
+) -> ModelComplexity:
+    """Count a :class:`~cordsneuro.models.cordsnet.CordsNet` instance through :func:`count_macs`
+    (meta device; its weights are not read), for one image of its ``image_size``.
+
+    Fast path: ``steps`` × one :meth:`step` without input + ``stimuli`` × ``input_drive`` +
+    ``readouts`` × ``readout``. Published computation: ``steps`` × (one :meth:`step` with the
+    image + the stem convolution again for each of the other ``depth − 1`` areas) +
+    ``readouts`` × ``readout``. Equal to :func:`cordsnet_complexity` for the same configuration
+    (tested), so it also counts variants (other channels, sizes, classes).
+    """
+    steps = _check_positive_int("steps", steps)
+    stimuli = _check_positive_int("stimuli", stimuli)
+    readouts = _check_positive_int("readouts", readouts)
+    missing = [
+        a for a in ("state_shapes", "image_size", "in_channels", "depth", "input_drive", "stem")
+        if not hasattr(model, a)
+    ]  # fmt: skip
+    if not isinstance(model, nn.Module) or missing:
+        raise TypeError(f"model must be a CordsNet (missing {missing or type(model).__name__})")
+    height, width = model.image_size
+    images = torch.empty(1, model.in_channels, height, width, device="meta")
+    state = tuple(torch.empty(1, *shape, device="meta") for shape in model.state_shapes)
+    step = count_macs(model, state, None, method="step").total
+    plain_step = count_macs(model, state, images, method="step").total
+    stimulus = count_macs(model, images, method="input_drive").total
+    readout = count_macs(model, state, method="readout").total
+    stem = count_macs(model.stem, images).total
+    return ModelComplexity(
+        name=f"CordsNet-R{model.depth}",
+        family="cordsnet",
+        image_size=height if height == width else max(height, width),
+        macs=steps * step + stimuli * stimulus + readouts * readout,
+        params=count_parameters(model),
+        steps=steps,
+        published_macs=steps * (plain_step + (model.depth - 1) * stem) + readouts * readout,
     )
 
 

@@ -22,6 +22,7 @@ from cordsneuro.analyses.complexity import (
     cordsnet_complexity,
     cordsnet_layers,
     cordsnet_parameter_count,
+    count_cordsnet,
     count_macs,
     count_parameters,
     format_table,
@@ -238,9 +239,10 @@ def test_fig2c_claim_cordsnet_r2_needs_more_macs_than_vit_h_14():
 
 
 def test_cordsnet_model_counts_equal_analytic_counts():
-    cordsnet = pytest.importorskip("cordsneuro.models.cordsnet")
+    from cordsneuro.models.cordsnet import CordsNet
+
     for depth, size in ((2, 64), (4, 32), (8, 224)):
-        model = cordsnet.CordsNet(depth=depth, image_size=size, seed=0)
+        model = CordsNet(depth=depth, image_size=size, seed=0)
         images = meta(1, 3, size, size)
         state = tuple(meta(1, *shape) for shape in model.state_shapes)
         layers = cordsnet_layers(depth, steps=2, image_size=size)  # fast: 2 per step, 1 once
@@ -255,6 +257,13 @@ def test_cordsnet_model_counts_equal_analytic_counts():
         plain = sum(layer.macs for layer in layers if layer.published and layer.name != "readout")
         assert count_macs(model, state, images, method="step").total == plain
         assert count_parameters(model) == cordsnet_parameter_count(depth, size)
+        # the whole simulation, counted through the model, equals the analytic total
+        for steps, stimuli, readouts in ((300, 1, 1), (17, 3, 30)):
+            counted = count_cordsnet(model, steps, stimuli, readouts)
+            analytic = cordsnet_complexity(depth, steps, size, stimuli=stimuli, readouts=readouts)
+            assert counted == analytic
+    with pytest.raises(TypeError, match="must be a CordsNet"):
+        count_cordsnet(nn.Linear(2, 2))
 
 
 @pytest.mark.skipif(
