@@ -58,6 +58,7 @@ import contextlib
 import csv
 import difflib
 import math
+import numbers
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -76,6 +77,7 @@ __all__ = [
     "count_parameters",
     "torchvision_models",
     "torchvision_weights",
+    "TorchvisionWeights",
     "build_torchvision_model",
     "torchvision_complexity",
     "cordsnet_layers",
@@ -105,7 +107,7 @@ _STEM_CHANNELS = 64  # Table S3: 7×7, 64, stride 2 (the ResNet-18 stem)
 
 
 def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | torch.SymInt) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
 
@@ -232,8 +234,8 @@ def _mac_count(counter: Any) -> MacCount:
     for name, ops in counts.items():
         if name == "Global":
             continue
-        path = name.split(".", 1)[1] if "." in name else ""  # drop the wrapper's own name
-        path = path.removeprefix("inner.").removeprefix("inner")
+        parts = name.split(".")[1:]  # drop the wrapper's own name, then its "inner" attribute
+        path = ".".join(parts[1:] if parts[:1] == ["inner"] else parts)
         by_module[path] = sum(int(f) for f in ops.values()) // 2
     # FlopCounterMode counts 2 FLOPs per multiply-accumulate for every operator it knows
     return MacCount(int(counter.get_total_flops()) // 2, by_operator, by_module)
@@ -252,7 +254,7 @@ def count_parameters(module: nn.Module) -> int:
 
 
 def torchvision_models() -> list[str]:
-    """Names of every classification model in ``torchvision.models`` (80 in torchvision 0.19+;
+    """Names of every classification model in ``torchvision.models`` (80 in torchvision 0.29;
     the paper plotted 79)."""
     import torchvision
 
@@ -272,14 +274,28 @@ def _check_torchvision_name(name: Any) -> str:
 
 
 @dataclass(frozen=True)
-class _WeightsEntry:
-    name: str  # e.g. "IMAGENET1K_V1"
-    image_size: int  # crop size of its evaluation transform (pixels)
-    ops: float | None  # torchvision's "_ops" (GMACs)
+class TorchvisionWeights:
+    """Metadata of one set of published torchvision weights.
+
+    Attributes
+    ----------
+    name : str
+        Enum member name, e.g. ``"IMAGENET1K_V1"``.
+    image_size : int
+        Crop size of its evaluation transform (pixels): the input size it is used at.
+    ops : float or None
+        torchvision's recorded ``_ops`` (G multiply-accumulates per image).
+    num_params : int or None
+        torchvision's recorded parameter count.
+    """
+
+    name: str
+    image_size: int
+    ops: float | None
     num_params: int | None
 
 
-def torchvision_weights(name: str) -> list[_WeightsEntry]:
+def torchvision_weights(name: str) -> list[TorchvisionWeights]:
     """The published ImageNet weights of torchvision model ``name`` with the input size they
     are evaluated at (the crop size of their transform) and torchvision's recorded operation
     count (``_ops``, GMACs) and parameter count. Reads metadata only; downloads nothing."""
@@ -292,7 +308,9 @@ def torchvision_weights(name: str) -> list[_WeightsEntry]:
         if crop is None:
             crop = w.meta["min_size"][0]
         size = int(crop[0] if isinstance(crop, Sequence) else crop)
-        entries.append(_WeightsEntry(w.name, size, w.meta.get("_ops"), w.meta.get("num_params")))
+        entries.append(
+            TorchvisionWeights(w.name, size, w.meta.get("_ops"), w.meta.get("num_params"))
+        )
     return entries
 
 

@@ -121,7 +121,15 @@ def test_count_other_methods_and_module_breakdown():
 
     macs = count_macs(Net(), torch.empty(6, 3), method="step")
     assert macs.total == 6 * (3 * 4 + 4 * 5)
-    assert macs.by_module["a"] == 6 * 12 and macs.by_module["b"] == 6 * 20
+    assert macs.by_module == {"": macs.total, "a": 6 * 12, "b": 6 * 20}
+    named = nn.Sequential()
+    named.add_module("inner", nn.Linear(3, 4))
+    named.add_module("inner_b", nn.Linear(4, 5))
+    assert count_macs(named, torch.empty(6, 3)).by_module == {
+        "": 6 * 32,
+        "inner": 6 * 12,
+        "inner_b": 6 * 20,
+    }
 
 
 # ----------------------------------------------------------------------------- torchvision
