@@ -118,3 +118,71 @@ def plot_complexity(
     ax.margins(x=0.08, y=0.12)
     ax.legend(fontsize=8, loc="lower right")
     return fig
+
+
+def plot_activity_sequence(traj: Any, protocol: Any = None, top_k: int = 3) -> Figure:
+    """Fig. 3B: mean rate of every recorded CordsNet area and the softmax output over a
+    stimulus sequence.
+
+    Parameters
+    ----------
+    traj : VisionTrajectory
+        From :meth:`cordsneuro.models.CordsNet.simulate` with ``record_areas`` set and outputs
+        recorded at the same steps.
+    protocol : Protocol, optional
+        Shades the image epochs.
+    top_k : int
+        Number of classes drawn (those with the largest peak probability).
+    """
+    plt = _pyplot()
+    fig, (ax_r, ax_p) = plt.subplots(2, 1, figsize=(7, 5), sharex=True)
+    t = traj.times.detach().cpu().numpy()
+    if traj.rates is not None:
+        for area, r in zip(traj.areas, traj.rates):
+            m = r.detach().float().mean(dim=(0, 2, 3, 4)).cpu().numpy()
+            ax_r.plot(t, m, label=f"area {area}")
+        ax_r.legend(fontsize=7, ncol=4)
+    ax_r.set_ylabel("mean rate")
+    if traj.outputs is not None:
+        p = traj.outputs.detach().float().softmax(-1)[0].cpu()
+        classes = p.max(dim=0).values.topk(min(top_k, p.shape[1])).indices.tolist()
+        t_out = (
+            traj.dt_ms * (traj.output_steps.cpu().numpy() + 1)
+            if traj.output_steps is not None
+            else t
+        )
+        for c in classes:
+            ax_p.plot(t_out, p[:, c].numpy(), label=f"class {c}")
+        ax_p.legend(fontsize=7)
+    ax_p.set_ylabel("softmax output")
+    ax_p.set_xlabel("time (ms)")
+    if protocol is not None:
+        start = 0.0
+        for e in protocol.epochs:
+            if e.stimulus is not None:
+                for ax in (ax_r, ax_p):
+                    ax.axvspan(start, start + e.duration, color="0.9", zorder=0)
+                ax_r.text(start + 2, ax_r.get_ylim()[1], e.name, va="top", fontsize=7)
+            start += e.duration
+    fig.tight_layout()
+    return fig
+
+
+def plot_noise_robustness(
+    noise_levels: Sequence[float], deviations: dict, ax: Any = None
+) -> Figure:
+    """Fig. 3C: mean-squared deviation of the output layer from its noiseless activity
+    against the input noise level, one line per model (``{label: values}``)."""
+    plt = _pyplot()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.5, 3.5))
+    else:
+        fig = ax.figure
+    for label, values in deviations.items():
+        ax.plot(list(noise_levels), list(values), "o-", label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("input noise std")
+    ax.set_ylabel("mean-squared deviation\n(output layer, relative)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
