@@ -274,6 +274,7 @@ def test_cordsnet_model_counts_equal_analytic_counts():
         count_cordsnet(nn.Linear(2, 2))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not os.environ.get("CORDSNET_REFERENCE"),
     reason="set CORDSNET_REFERENCE to a checkout of the authors' repository (wmws2/cordsnet)",
