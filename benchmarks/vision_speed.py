@@ -1,0 +1,289 @@
+"""Speed and memory of CordsNet simulation: ours vs the published code, side by side.
+
+Prints, for the published protocol (100 spontaneous + 100 stimulus steps, Section 3):
+
+* inference: seconds per batch and images/s (ours: the first batch, which also computes the
+  spontaneous state, and following batches, which reuse it; the published code recomputes it
+  for every batch), peak additional memory, and the largest relative logit difference;
+* training: seconds per step (eq. 4 loss, forward + backward through 300 steps) and peak
+  additional memory, ours with gradient checkpointing over time.
+
+Each measurement runs in a fresh process (peak memory is then that measurement's alone: the
+rise of the process's peak resident set on CPU, ``torch.cuda.max_memory_allocated`` on CUDA).
+Both models get the same random weights (the authors' class initialised, converted to ours).
+
+Examples::
+
+    git --git-dir=/path/to/cordsnet/.git --work-tree=/tmp/cordsnet-ref checkout HEAD -- \\
+        cordsnet.py utils.py training/class_rnn_5_final.py
+    python benchmarks/vision_speed.py --reference /tmp/cordsnet-ref --threads 2
+    python benchmarks/vision_speed.py --device cuda --batch 64 --precision bf16 --compile \\
+        --reference /tmp/cordsnet-ref
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import resource
+import sys
+import time
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _peak_rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _reference_class(path: str, training: bool):
+    sys.path.insert(0, path if not training else os.path.join(path, "training"))
+    try:
+        if training:
+            from class_rnn_5_final import cordsnet  # the authors' training class (eq. 4)
+        else:
+            from cordsnet import cordsnet
+    finally:
+        sys.path.pop(0)
+    return cordsnet
+
+
+def _models(args, training: bool):
+    import torch
+
+    from cordsneuro.models import CordsNet
+    from cordsneuro.models.pretrained import load_published_weights
+
+    torch.manual_seed(args.seed)
+    ours = CordsNet(
+        args.depth, num_classes=args.classes, image_size=args.image_size, seed=args.seed
+    )
+    ref = None
+    if args.reference:
+        dataset = {1000: "imagenet", 100: "cifar100", 10: "cifar10"}[args.classes]
+        ref = _reference_class(args.reference, training)(dataset, args.depth)
+        g = torch.Generator().manual_seed(args.seed)
+        with torch.no_grad():  # non-zero biases (the class initialises them to 0)
+            for b in ref.conv_bias:
+                b.copy_(0.1 * torch.randn(b.shape, generator=g))
+        load_published_weights(ours, ref.state_dict())
+    return ours, ref
+
+
+def _measure(kind: str, args, queue) -> None:
+    """Runs in a child process; puts a dict of results on ``queue``."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    ours, ref = _models(args, training=kind.startswith("train"))
+    g = torch.Generator().manual_seed(1)
+    batch = args.train_batch if kind.startswith("train") else args.batch
+    images = torch.randn(batch, 3, args.image_size, args.image_size, generator=g).to(device)
+    labels = torch.randint(0, args.classes, (batch,), generator=g).to(device)
+    model = (ref if kind.endswith("theirs") else ours).to(device)
+    cuda = device.type == "cuda"
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    opts = dict(precision=args.precision, compile=args.compile or False)
+    out: dict = {"kind": kind}
+
+    if kind == "infer_theirs":
+
+        def run():
+            with torch.no_grad():
+                return model(images, device, 0.2)
+
+    elif kind in ("infer_ours", "infer_ours_first", "infer_ours_plain"):
+        if kind == "infer_ours_first":
+
+            def run():
+                model._spontaneous_cache.clear()
+                with torch.no_grad():
+                    return model.classify(images, **opts)
+
+        elif kind == "infer_ours_plain":
+
+            def run():
+                with torch.no_grad():
+                    n = 100
+                    zeros = torch.zeros_like(images)[:, None].expand(-1, n, -1, -1, -1)
+                    seq = torch.cat([zeros, images[:, None].expand(-1, n, -1, -1, -1)], 1)
+                    return model(seq, fast=False, record=True).outputs[:, -1]
+
+        else:
+            with torch.no_grad():
+                model.classify(images, **opts)  # warm-up: spontaneous state, compilation
+
+            def run():
+                with torch.no_grad():
+                    return model.classify(images, **opts)
+
+    elif kind == "train_theirs":
+        onehot = torch.nn.functional.one_hot(labels, args.classes).float()
+        ramp = torch.logspace(-3, 0, 30, device=device)
+
+        def run():
+            model.zero_grad()
+            loss, _, spon = model(images, onehot, device, 0.2)
+            full = (loss * ramp).mean() + 1e-3 * spon  # eq. 4 as in their training script
+            full.backward()
+            return full.detach()
+
+    elif kind == "train_ours":
+        from cordsneuro.training.vision import cordsnet_training_loss
+
+        def run():
+            model.zero_grad()
+            loss = cordsnet_training_loss(
+                model, images, labels, checkpoint_segment=args.checkpoint_segment, **opts
+            )
+            loss.backward()
+            return loss.detach()
+
+    else:
+        raise ValueError(kind)
+
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    rss0 = _rss_bytes()
+    times, result = [], None
+    for _ in range(args.repeats):
+        sync()
+        t0 = time.perf_counter()
+        result = run()
+        sync()
+        times.append(time.perf_counter() - t0)
+    out["seconds"] = min(times)
+    out["peak_bytes"] = (
+        torch.cuda.max_memory_allocated() - base if cuda else max(0, _peak_rss_bytes() - rss0)
+    )
+    out["result"] = result.float().cpu().numpy()  # plain pickle (no shared memory)
+    queue.put(out)
+
+
+def _child(kind, args):
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_measure, args=(kind, args, queue))
+    proc.start()
+    res = queue.get()
+    proc.join()
+    import torch
+
+    res["result"] = torch.from_numpy(res["result"])
+    return res
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--reference",
+        help="path to a checkout of wmws2/cordsnet (cordsnet.py, "
+        "training/class_rnn_5_final.py) to time the published code in the same run",
+    )
+    p.add_argument("--depth", type=int, default=8)
+    p.add_argument("--image-size", type=int, default=224)
+    p.add_argument("--classes", type=int, default=1000, choices=(10, 100, 1000))
+    p.add_argument("--batch", type=int, default=1, help="inference batch")
+    p.add_argument("--train-batch", type=int, default=1)
+    p.add_argument(
+        "--train-depth",
+        type=int,
+        default=None,
+        help="depth for the training comparison (default --depth; the published "
+        "code stores every step, so R8 needs ~10 GB per image on CPU)",
+    )
+    p.add_argument("--checkpoint-segment", type=int, default=10)
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    p.add_argument(
+        "--compile",
+        nargs="?",
+        const=True,
+        default=None,
+        help="torch.compile the step (optionally a mode, e.g. reduce-overhead)",
+    )
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=max(1, os.cpu_count() or 1))
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=("inference", "training", "plain"),
+        help="parts to skip",
+    )
+    args = p.parse_args(argv)
+    if args.reference and args.image_size != 224:
+        p.error("the published code only runs at 224 × 224")
+
+    gib = 2.0**30
+    print(
+        f"CordsNet-R{args.depth}, {args.image_size}², {args.device}, {args.threads} thread(s), "
+        f"precision {args.precision}, compile {args.compile}; 100 spontaneous + 100 stimulus steps"
+    )
+    if "inference" not in args.skip:
+        kinds = ["infer_ours_first", "infer_ours"]
+        if "plain" not in args.skip:
+            kinds.append("infer_ours_plain")
+        if args.reference:
+            kinds.append("infer_theirs")
+        res = {k: _child(k, args) for k in kinds}
+        print(f"\ninference, batch {args.batch}")
+        print(f"{'':38s}{'s/batch':>10s}{'images/s':>10s}{'peak GiB':>10s}{'speed-up':>10s}")
+        base = res.get("infer_theirs", {}).get("seconds")
+        labels = {
+            "infer_ours_first": "ours, first batch (+ spontaneous)",
+            "infer_ours": "ours, next batches (cached spont.)",
+            "infer_ours_plain": "ours, plain per-step path",
+            "infer_theirs": "published code",
+        }
+        for k in kinds:
+            r = res[k]
+            speed = f"{base / r['seconds']:9.1f}x" if base else ""
+            print(
+                f"{labels[k]:38s}{r['seconds']:10.2f}{args.batch / r['seconds']:10.2f}"
+                f"{r['peak_bytes'] / gib:10.2f}{speed:>10s}"
+            )
+        if args.reference:
+            ref = res["infer_theirs"]["result"]
+            for k in kinds[:-1]:
+                d = float((res[k]["result"] - ref).abs().max() / ref.abs().max())
+                print(f"max relative logit difference, {labels[k]}: {d:.2e}")
+    if "training" not in args.skip:
+        targs = argparse.Namespace(**vars(args))
+        targs.depth = args.train_depth or args.depth
+        kinds = ["train_ours"] + (["train_theirs"] if args.reference else [])
+        res = {k: _child(k, targs) for k in kinds}
+        print(
+            f"\ntraining step (eq. 4, 300 steps, forward + backward), CordsNet-R{targs.depth}, "
+            f"batch {args.train_batch}, ours with checkpoint_segment={args.checkpoint_segment}"
+        )
+        print(f"{'':38s}{'s/step':>10s}{'peak GiB':>10s}{'speed-up':>10s}{'memory':>10s}")
+        base = res.get("train_theirs")
+        for k in kinds:
+            r = res[k]
+            extra = ""
+            if base:
+                extra = (
+                    f"{base['seconds'] / r['seconds']:9.1f}x"
+                    f"{r['peak_bytes'] / max(base['peak_bytes'], 1):9.3f}x"
+                )
+            name = "ours" if k == "train_ours" else "published code"
+            print(f"{name:38s}{r['seconds']:10.2f}{r['peak_bytes'] / gib:10.2f}{extra}")
+        if base:
+            a, b = float(res["train_ours"]["result"]), float(base["result"])
+            print(
+                f"eq. 4 loss: ours {a:.6f}, published {b:.6f} (relative difference {abs(a - b) / abs(b):.1e})"
+            )
+
+
+if __name__ == "__main__":
+    main()
