@@ -320,41 +320,12 @@ class ConvRNN(SingleAreaRNN):
 
     def recurrent_matrix(self) -> Tensor:
         """Dense ``N × N`` matrix of the convolution (Appendix B.1), built from the kernel by
-        scattering each tap to its (output, input) positions: no forward pass per unit vector."""
-        c, h, w = self.grid
-        k = self.kernel_size
-        left, _, top, _ = self.pad
-        kernel = self.kernel
-        oy, ox = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
-        rows, cols, taps = [], [], []
-        for dy in range(k):
-            for dx in range(k):
-                iy, ix = oy + dy - top, ox + dx - left
-                if self.padding == "circular":
-                    iy, ix, valid = iy % h, ix % w, torch.ones_like(iy, dtype=torch.bool)
-                else:
-                    valid = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
-                out_pix = (oy * w + ox)[valid]
-                in_pix = (iy * w + ix)[valid]
-                rows.append(out_pix)
-                cols.append(in_pix)
-                taps.append(torch.full_like(out_pix, dy * k + dx))
-        out_pix, in_pix, tap = torch.cat(rows), torch.cat(cols), torch.cat(taps)
-        n_pix = h * w
-        flat_kernel = kernel.reshape(c, c, k * k)  # (out channel, in channel, tap)
-        matrix = kernel.new_zeros(c, n_pix, c, n_pix)
-        values = flat_kernel[:, :, tap]  # (c_out, c_in, entries)
-        matrix = matrix.index_put(
-            (
-                torch.arange(c)[:, None, None],
-                out_pix[None, None, :],
-                torch.arange(c)[None, :, None],
-                in_pix[None, None, :],
-            ),
-            values,
-            accumulate=True,
-        )
-        return matrix.reshape(c * n_pix, c * n_pix)
+        scattering each tap to its (output, input) positions: no forward pass per unit vector
+        (:func:`cordsneuro.analyses.spectra.conv_matrix`)."""
+        from cordsneuro.analyses.spectra import conv_matrix
+
+        mode = "circular" if self.padding == "circular" else "zeros"
+        return conv_matrix(self.kernel, self.grid[1:], padding=self.pad, padding_mode=mode)
 
 
 # ----------------------------------------------------------------------------- Table S1
