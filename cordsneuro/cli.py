@@ -79,6 +79,10 @@ def complexity(args: argparse.Namespace) -> int:
     CordsNet-R2…R8 over a simulation (Section 3, Fig. 2C)."""
     from cordsneuro.analyses.complexity import complexity_table, format_table, summarize, write_csv
 
+    if args.csv is not None and args.csv.is_dir():
+        raise SystemExit(f"cordsneuro complexity: error: --csv {args.csv} is a directory, not a file")
+    if args.plot is not None and args.plot.is_dir():
+        raise SystemExit(f"cordsneuro complexity: error: --plot {args.plot} is a directory, not a file")
     if args.csv is not None and not args.csv.parent.exists():
         raise SystemExit(f"cordsneuro complexity: error: --csv directory {args.csv.parent} does not exist")
     if args.plot is not None and not args.plot.parent.exists():
