@@ -49,7 +49,55 @@ def quickstart(args: argparse.Namespace) -> int:
         f"\n{'all parameter counts match Table S1' if not mismatches else f'{mismatches} counts differ from Table S1'}"
         f" ({time.perf_counter() - start:.1f} s)"
     )
-    return 1 if mismatches else 0
+    trained = _quickstart_train(args)
+    return 1 if mismatches or not trained else 0
+
+
+#: Coherences of the quickstart's psychometric curve: the trained ones and finer ones between.
+PSYCHOMETRIC_COHERENCES = (-0.4, -0.2, -0.1, -0.05, -0.03, -0.02, -0.01, 0.0,
+                           0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.4)  # fmt: skip
+
+
+def _quickstart_train(args: argparse.Namespace) -> bool:
+    """Train a ConvRNN (Table S1, 125 neurons) on PDM to criterion (Section 2.1, Appendix B.3),
+    save it, and write its psychometric curve (Fig. S2A) and trajectories (Fig. 1C) as PNGs."""
+    import numpy as np
+    import torch
+
+    from cordsneuro import tasks
+    from cordsneuro.plotting import plot_psychometric, plot_trajectories
+    from cordsneuro.training import RECIPES, train_paper_task
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    recipe = RECIPES["PDM"]
+    print(
+        "\nTraining a ConvRNN (5 x 5 x 5 = 125 neurons, 4 x 4 kernel) on perceptual decision-making "
+        f"(lr {recipe['lr']}, batch {recipe['batch_size']}, until 90 % held-out accuracy)"
+    )
+    result = train_paper_task("PDM", "conv", seed=args.seed, progress=True)
+    print(
+        f"{'reached' if result.reached else 'did NOT reach'} the criterion in {result.steps} steps, "
+        f"{result.seconds:.1f} s: held-out accuracy {result.metrics['accuracy']:.3f}"
+    )
+    model = result.model
+    model_dir = model.save(out / "pdm_convrnn")
+    grid = np.repeat(np.array(PSYCHOMETRIC_COHERENCES), 100)
+    evaluation = tasks.evaluate(model, "PDM", n_trials=len(grid), coherence=grid)
+    fig = plot_psychometric(evaluation)
+    psychometric = out / "pdm_psychometric.png"
+    fig.savefig(psychometric, dpi=150)
+    coherences = np.array([-0.4, -0.2, -0.1, -0.05, 0.05, 0.1, 0.2, 0.4])
+    batch = tasks.make_batch("PDM", len(coherences), seed=args.seed, coherence=coherences)
+    with torch.no_grad():
+        traj = model(batch.inputs)
+    fig = plot_trajectories(traj.rates, coherences, times=traj.times.numpy(), label="coherence")
+    trajectories = out / "pdm_trajectories.png"
+    fig.savefig(trajectories, dpi=150)
+    print(f"model saved to            {model_dir}  (reload: cordsneuro.load(path))")
+    print(f"psychometric curve        {psychometric}")
+    print(f"neural trajectories (PCA) {trajectories}")
+    return result.reached
 
 
 def _positive_int(text: str) -> int:
@@ -80,13 +128,21 @@ def complexity(args: argparse.Namespace) -> int:
     from cordsneuro.analyses.complexity import complexity_table, format_table, summarize, write_csv
 
     if args.csv is not None and args.csv.is_dir():
-        raise SystemExit(f"cordsneuro complexity: error: --csv {args.csv} is a directory, not a file")
+        raise SystemExit(
+            f"cordsneuro complexity: error: --csv {args.csv} is a directory, not a file"
+        )
     if args.plot is not None and args.plot.is_dir():
-        raise SystemExit(f"cordsneuro complexity: error: --plot {args.plot} is a directory, not a file")
+        raise SystemExit(
+            f"cordsneuro complexity: error: --plot {args.plot} is a directory, not a file"
+        )
     if args.csv is not None and not args.csv.parent.exists():
-        raise SystemExit(f"cordsneuro complexity: error: --csv directory {args.csv.parent} does not exist")
+        raise SystemExit(
+            f"cordsneuro complexity: error: --csv directory {args.csv.parent} does not exist"
+        )
     if args.plot is not None and not args.plot.parent.exists():
-        raise SystemExit(f"cordsneuro complexity: error: --plot directory {args.plot.parent} does not exist")
+        raise SystemExit(
+            f"cordsneuro complexity: error: --plot directory {args.plot.parent} does not exist"
+        )
     try:
         rows = complexity_table(
             steps=args.steps,
@@ -122,11 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "quickstart",
-        help="build the Table S1 networks and simulate them (the main job)",
+        help="build the Table S1 networks, simulate them, and train a ConvRNN on PDM (the main job)",
         description="Build FullRNN, LowRankRNN, SparseRNN and ConvRNN at the three sizes of Table S1, "
         "check their recurrent parameter counts and simulate each from a random state with tanh at "
         "a few gains; prints architecture, N, recurrent parameters, late-activity variance and "
-        "participation ratio.",
+        "participation ratio. Then train a ConvRNN of 125 neurons on perceptual decision-making to "
+        "90 %% held-out accuracy, save it to --out and write its psychometric curve and neural "
+        "trajectories there as PNG files (about a minute on 2 CPU cores).",
     )
     p.add_argument(
         "--seed", type=int, default=0, help="seed of weights and initial states (default 0)"
@@ -136,6 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--gains", type=float, nargs="+", default=[0.5, 1.5, 3.0], help="gains g to simulate"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("cordsneuro_quickstart"),
+        help="directory for the trained PDM ConvRNN and its PNG plots (default ./cordsneuro_quickstart)",
     )
     p.set_defaults(func=quickstart)
     p = sub.add_parser(
@@ -185,7 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.02,
         help="largest accepted relative difference from torchvision's _ops (default 0.02)",
     )
-    p.add_argument("--csv", type=Path, metavar="PATH", help="also write the table as CSV (atomically)")
+    p.add_argument(
+        "--csv", type=Path, metavar="PATH", help="also write the table as CSV (atomically)"
+    )
     p.add_argument("--plot", type=Path, metavar="PATH", help="also save the Fig. 2C plot (PNG)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=complexity)

@@ -120,6 +120,190 @@ def plot_complexity(
     return fig
 
 
+# ----------------------------------------------------------------------------- cognitive tasks
+
+
+def _logistic(x: Any, bias: float, scale: float) -> Any:
+    import numpy as np
+
+    return 1.0 / (1.0 + np.exp(-(np.asarray(x) - bias) / scale))
+
+
+def fit_psychometric(x: Sequence[float], p: Sequence[float], n: Sequence[int] | None = None):
+    """Fit ``P(positive) = 1 / (1 + exp(-(x - bias) / scale))`` by weighted least squares.
+
+    Returns ``(bias, scale)``; ``scale`` is bounded below by 1e-4 so that a perfect observer
+    (a step) gives a very steep curve rather than a failed fit."""
+    import numpy as np
+    from scipy.optimize import curve_fit
+
+    x, p = np.asarray(x, dtype=float), np.asarray(p, dtype=float)
+    sigma = None if n is None else 1.0 / np.sqrt(np.maximum(np.asarray(n, dtype=float), 1))
+    span = max(float(np.ptp(x)), 1e-3)
+    (bias, scale), _ = curve_fit(
+        _logistic, x, p, p0=(0.0, span / 10), sigma=sigma,
+        bounds=((x.min() - span, 1e-4), (x.max() + span, 10 * span)), maxfev=10_000,
+    )  # fmt: skip
+    return float(bias), float(scale)
+
+
+def plot_psychometric(evaluation: Any, ax: Any = None) -> Figure:
+    """Fig. S2A: the psychometric curve of a trained network on one cognitive task.
+
+    Parameters
+    ----------
+    evaluation : :class:`cordsneuro.tasks.Evaluation`
+        From :func:`cordsneuro.tasks.evaluate`. Two-choice tasks (PDM, CDM, MDM): P(positive
+        choice) against signed coherence with a fitted logistic; PWM: the output against
+        f1 − f2 with the target line; DMS: accuracy against delay; MemoryPro: reported against
+        true stimulus (ring: angles in degrees, line: values, points: accuracy per state).
+    ax : matplotlib Axes, optional
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.2, 3.4), constrained_layout=True)
+    else:
+        fig = ax.figure
+    ev = evaluation
+    table = ev.by_condition
+    info = ev.trial_info
+    title = f"{ev.task}: " + ", ".join(
+        f"{k} {v:.3g}" for k, v in ev.metrics.items() if k in ev.criterion or k == "accuracy"
+    )
+    if table and "p_positive" in table and ev.task in ("PDM", "CDM", "MDM"):
+        x, p, n = np.array(table["value"]), np.array(table["p_positive"]), np.array(table["n"])
+        ax.plot(x, p, "o", color="k", ms=5, label="network")
+        bias, scale = fit_psychometric(x, p, n)
+        grid = np.linspace(x.min(), x.max(), 300)
+        ax.plot(grid, _logistic(grid, bias, scale), "-", color="#7b3294", label="logistic fit")
+        ax.set_xlabel("signed coherence" + (" (cued signal)" if ev.task == "CDM" else ""))
+        ax.set_ylabel("P(positive choice)")
+        ax.set_ylim(-0.05, 1.05)
+        ax.legend(fontsize=7, loc="upper left")
+    elif ev.task == "PWM":
+        diff = np.asarray(info["difference"])
+        ax.scatter(diff, ev.per_trial["estimate"], s=6, alpha=0.4, color="k", label="network")
+        grid = np.array([diff.min(), diff.max()])
+        slope = np.nanmedian(np.asarray(info["target"])[diff != 0] / diff[diff != 0])
+        ax.plot(grid, slope * grid, "-", color="#7b3294", label="target")
+        ax.set_xlabel("f1 − f2")
+        ax.set_ylabel("output (decision epoch)")
+        ax.legend(fontsize=7, loc="upper left")
+    elif ev.task.startswith("MemoryPro") and "theta" in info:
+        ax.scatter(
+            np.degrees(info["theta"]),
+            np.degrees(ev.per_trial["estimate"]),
+            s=6,
+            alpha=0.5,
+            color="k",
+        )
+        ax.plot([0, 360], [0, 360], "-", color="#7b3294", lw=1)
+        ax.set_xlabel("true angle (deg)")
+        ax.set_ylabel("reported angle (deg)")
+    elif ev.task.startswith("MemoryPro") and "value" in info:
+        ax.scatter(info["value"], ev.per_trial["estimate"], s=6, alpha=0.5, color="k")
+        ax.plot([-1, 1], [-1, 1], "-", color="#7b3294", lw=1)
+        ax.set_xlabel("true value")
+        ax.set_ylabel("reported value")
+    elif table:
+        ax.plot(table["value"], table["accuracy"], "o-", color="k")
+        ax.set_xlabel({"delay_ms": "delay (ms)", "point": "state"}.get(table["key"], table["key"]))
+        ax.set_ylabel("accuracy")
+        ax.set_ylim(-0.05, 1.05)
+    else:
+        raise ValueError(
+            f"no psychometric plot for task {ev.task!r} (no condition to plot against)"
+        )
+    ax.set_title(title, fontsize=8)
+    return fig
+
+
+def plot_trajectories(
+    rates: Any,
+    conditions: Sequence[float] | None = None,
+    times: Sequence[float] | None = None,
+    label: str = "condition",
+    ax: Any = None,
+) -> Figure:
+    """Neural trajectories projected on their first two principal components (Fig. 1C).
+
+    Parameters
+    ----------
+    rates : array or Tensor
+        ``(trials, time, N)`` (or ``(trials, time, *state_shape)``, flattened), e.g.
+        ``model(inputs).rates``.
+    conditions : sequence of float, optional
+        One value per trial; trajectories are coloured by it.
+    times : sequence of float, optional
+        ``(time,)`` in ms, to mark the start (circle) and end (square) of each trajectory.
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    x = rates.detach().cpu().numpy() if hasattr(rates, "detach") else np.asarray(rates)
+    if x.ndim < 3:
+        raise ValueError(f"rates must have shape (trials, time, N...), got {x.shape}")
+    x = x.reshape(x.shape[0], x.shape[1], -1).astype(np.float64)
+    flat = x.reshape(-1, x.shape[-1])
+    centred = flat - flat.mean(0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    pcs = (x - flat.mean(0)) @ vt[:2].T
+    explained = (s[:2] ** 2 / max((s**2).sum(), 1e-30)) * 100
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.4, 3.8), constrained_layout=True)
+    else:
+        fig = ax.figure
+    cmap = plt.get_cmap("coolwarm")
+    if conditions is not None:
+        c = np.asarray(conditions, dtype=float)
+        if c.shape != (x.shape[0],):
+            raise ValueError(
+                f"conditions must have one value per trial ({x.shape[0]}), got {c.shape}"
+            )
+        span = np.ptp(c) or 1.0
+        colours = [cmap((v - c.min()) / span) for v in c]
+    else:
+        colours = ["k"] * x.shape[0]
+    for trial, colour in zip(pcs, colours):
+        ax.plot(trial[:, 0], trial[:, 1], "-", color=colour, lw=1, alpha=0.8)
+        ax.plot(trial[0, 0], trial[0, 1], "o", color=colour, ms=3)
+        ax.plot(trial[-1, 0], trial[-1, 1], "s", color=colour, ms=3)
+    if conditions is not None:
+        sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(c.min(), c.max()))
+        fig.colorbar(sm, ax=ax, label=label)
+    ax.set_xlabel(f"PC 1 ({explained[0]:.0f} %)")
+    ax.set_ylabel(f"PC 2 ({explained[1]:.0f} %)")
+    if times is not None:
+        ax.set_title(f"trajectories, 0–{float(times[-1]):.0f} ms (○ start, □ end)", fontsize=8)
+    return fig
+
+
+def plot_learning_curve(history: dict, ax: Any = None) -> Figure:
+    """Loss per step and held-out metrics per evaluation of a :func:`cordsneuro.train` run
+    (``result.history``)."""
+    plt = _pyplot()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.8, 3.2), constrained_layout=True)
+    else:
+        fig = ax.figure
+    ax.plot(history["step"], history["loss"], lw=0.8, color="0.4", label="training loss")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    evals = history.get("evaluations", [])
+    if evals:
+        twin = ax.twinx()
+        for key in evals[-1]:
+            if key == "step":
+                continue
+            twin.plot([e["step"] for e in evals], [e[key] for e in evals], "o-", ms=3, label=key)
+        twin.set_ylabel("held-out metric")
+        twin.legend(fontsize=7, loc="center right")
+    return fig
+
+
 def plot_activity_sequence(traj: Any, protocol: Any = None, top_k: int = 3) -> Figure:
     """Fig. 3B: mean rate of every recorded CordsNet area and the softmax output over a
     stimulus sequence.

@@ -339,10 +339,10 @@ def _criterion(until: Any, task: Any) -> dict[str, float] | None:
             raise ValueError(
                 f"until must be 'criterion', a float accuracy or a dict (got {until!r})"
             )
-        criterion = dict(getattr(task, "criterion", {}) or {})
-        if not criterion:
-            criterion = {"accuracy": 0.9}
-        return criterion
+        from cordsneuro.tasks.cognitive import CognitiveTask
+
+        # other envs: accuracy >= 0.9
+        return dict(task.criterion) if isinstance(task, CognitiveTask) else {"accuracy": 0.9}
     if isinstance(until, (int, float)) and not isinstance(until, bool):
         if not 0 < until <= 1:
             raise ValueError(f"until as a float is an accuracy in (0, 1] (got {until!r})")
