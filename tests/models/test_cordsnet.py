@@ -345,3 +345,14 @@ def test_equals_published_cordsnet_r8_at_224():
         logits = ref(image, "cpu", 0.2)
     assert rel(traj.outputs[:, -1], logits) < 1e-5
     assert rel(ours.classify(image), logits) < 1e-5
+
+
+@pytest.mark.slow
+def test_compiled_step_equals_eager():
+    m = CordsNet(2, num_classes=5, image_size=16, seed=0)
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        eager = m.simulate(x, Protocol.classification(20.0), record_areas=[1])
+        compiled = m.simulate(x, Protocol.classification(20.0), record_areas=[1], compile=True)
+    assert rel(compiled.rates[0], eager.rates[0]) < 1e-5
+    assert rel(compiled.outputs, eager.outputs) < 1e-5
