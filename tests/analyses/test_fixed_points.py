@@ -1,0 +1,107 @@
+"""Fixed points (eq. 7, Sussillo & Barak) and attractor geometry (Appendix B.4)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from cordsneuro.analyses.fixed_points import describe_attractor, find_fixed_points, sample_states
+from cordsneuro.models.recurrent import ConvRNN, FullRNN
+
+
+def test_fixed_point_of_linear_network_is_exact():
+    # identity activation: r* = (I − W)^{-1} (b + W_inp h)  (eq. 7)
+    model = FullRNN(60, 3, 1, gain=0.7, seed=0, activation="identity")
+    with torch.no_grad():
+        model.bias.copy_(0.3 * torch.randn(60, generator=torch.Generator().manual_seed(1)))
+    h = torch.tensor([0.5, -1.0, 2.0])
+    w = model.weight.detach().double()
+    truth = torch.linalg.solve(
+        torch.eye(60, dtype=torch.float64) - w,
+        model.bias.double() + model.w_inp.double() @ h.double(),
+    )
+    start = sample_states(model, 20, inputs=h, noise_std=0.5, seed=0)
+    fp = find_fixed_points(model, start, h, q_tol=1e-20, n_iter=200)
+    assert len(fp) == 1 and fp.counts[0] == 20  # every start converged to the one fixed point
+    torch.testing.assert_close(fp.states[0], truth, rtol=0, atol=1e-9)
+    # its Jacobian is (W − I)/τ: stable since the spectral radius of W is < 1
+    dense = np.linalg.eigvals((w - torch.eye(60, dtype=torch.float64)).numpy() / 100.0)
+    np.testing.assert_allclose(fp.eigenvalues[0, 0].real, dense.real.max(), rtol=1e-9)
+    assert bool(fp.stable[0])
+
+
+def test_fixed_points_of_tanh_network_have_zero_speed_and_right_stability():
+    # bistable planted network: W = 2 s sᵀ / n with s ∈ {±1}ⁿ. A fixed point r = y s solves
+    # y = tanh(2 y): y* = 0 (unstable, eigenvalue (2 − 1)/τ) or ±0.957504 (stable)
+    n = 40
+    s = torch.where(torch.rand(n, generator=torch.Generator().manual_seed(0)) < 0.5, -1.0, 1.0)
+    model = FullRNN(n, 1, 1, gain=0.0, seed=0)
+    with torch.no_grad():
+        model.weight.copy_(2.0 * torch.outer(s, s) / n)
+    start = sample_states(model, 30, duration=2000.0, seed=2)  # states along trajectories
+    start = torch.cat([start, 1e-4 * torch.randn(1, n, generator=torch.Generator().manual_seed(3))])
+    fp = find_fixed_points(model, start, q_tol=1e-16)
+    assert bool((fp.q < 1e-16).all())
+    y = (fp.states @ s.double() / n).numpy()
+    np.testing.assert_allclose(np.sort(y[fp.stable.numpy()]), [-0.957504, 0.957504], atol=1e-5)
+    # the origin: unstable with one eigenvalue (2 − 1)/τ = 0.01 per ms
+    origin = np.flatnonzero(~fp.stable.numpy())
+    assert origin.size == 1 and abs(y[origin[0]]) < 1e-8
+    np.testing.assert_allclose(fp.eigenvalues[origin[0], 0].real, 0.01, rtol=1e-6)  # float32 W
+    assert len(fp) == 3
+
+
+def test_matrix_free_stability_for_large_network():
+    model = ConvRNN(12, 14, 14, 1, 1, gain=0.8, seed=0)  # 2352 neurons > dense limit
+    start = sample_states(model, 3, duration=200.0, seed=0)
+    fp = find_fixed_points(model, start, q_tol=1e-14, n_eigenvalues=3)
+    assert len(fp) == 1 and fp.states.abs().max() < 1e-5  # the origin
+    truth = torch.linalg.eigvals(model.recurrent_matrix().detach().double()).real.max().item()
+    np.testing.assert_allclose(fp.eigenvalues[0, 0].real, (truth - 1) / 100.0, rtol=1e-8)
+
+
+def _embed(curve: np.ndarray, dim: int = 50, noise: float = 0.005, seed: int = 0) -> torch.Tensor:
+    rng = np.random.default_rng(seed)
+    basis, _ = np.linalg.qr(rng.standard_normal((dim, curve.shape[1])))
+    return torch.from_numpy(curve @ basis.T + noise * rng.standard_normal((len(curve), dim)))
+
+
+def test_describe_attractor_planted_geometries():
+    theta = np.random.default_rng(0).uniform(0, 2 * np.pi, 150)
+    ring = describe_attractor(_embed(np.stack([np.cos(theta), np.sin(theta)], 1)))
+    assert ring.kind == "ring" and ring.closed and ring.intrinsic_dimension == 1
+    value = np.random.default_rng(1).uniform(-1, 1, 150)
+    line = describe_attractor(_embed(np.stack([value, 0.3 * value**2], 1)))
+    assert line.kind == "line" and not line.closed
+    arc = describe_attractor(_embed(np.stack([np.cos(theta / 2), np.sin(theta / 2)], 1)))
+    assert arc.kind == "line"  # half a circle is open
+    centres = np.stack(
+        [np.cos(2 * np.pi * np.arange(8) / 8), np.sin(2 * np.pi * np.arange(8) / 8)], 1
+    )
+    points = describe_attractor(_embed(np.repeat(centres, 20, axis=0), noise=0.01))
+    assert points.kind == "points" and points.n_clusters == 8
+    sheet = describe_attractor(_embed(np.random.default_rng(2).uniform(-1, 1, (400, 2))))
+    assert sheet.kind == "manifold" and sheet.intrinsic_dimension == 2
+
+
+def test_bad_inputs_raise():
+    model = FullRNN(10, 2, 1, seed=0)
+    start = torch.zeros(3, 10)
+    with pytest.raises(ValueError, match="q_tol"):
+        find_fixed_points(model, start, q_tol=0.0)
+    with pytest.raises(ValueError, match="q_tol"):
+        find_fixed_points(model, start, q_tol=-1e-6)
+    with pytest.raises(ValueError, match="initial_states"):
+        find_fixed_points(model, torch.zeros(3, 11))
+    with pytest.raises(ValueError, match="inputs"):
+        find_fixed_points(model, start, torch.zeros(3))
+    with pytest.raises(ValueError, match="points"):
+        describe_attractor(torch.zeros(2, 5))
+    with pytest.raises(ValueError, match="n_states"):
+        sample_states(model, 0)
+    assert math.isfinite(
+        find_fixed_points(model, start, n_iter=5, lbfgs_iter=0).candidates_q.sum().item()
+    )
