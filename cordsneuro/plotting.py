@@ -370,3 +370,223 @@ def plot_noise_robustness(
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+# ----------------------------------------------------------------------------- analyses (issue 4)
+
+
+def plot_regime(report: Any, title: str | None = None) -> Figure:
+    """Fig. S1B: one network's autonomous activity in its first two principal components (left),
+    cumulative variance explained with the participation ratio (middle) and the population
+    autocorrelation against lag in ms (right).
+
+    Parameters
+    ----------
+    report : :class:`cordsneuro.analyses.regimes.RegimeReport`
+    """
+    import numpy as np
+
+    from cordsneuro.analyses.dimensionality import PCA
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+    activity = report.activity
+    n_pc = min(2, activity.shape[-1], activity.shape[0] * activity.shape[1])
+    scores = PCA(n_pc).fit_transform(activity).numpy()
+    for trial in scores:
+        axes[0].plot(trial[:, 0], trial[:, 1] if n_pc > 1 else np.zeros(len(trial)), lw=0.8)
+    axes[0].set(xlabel="PC 1", ylabel="PC 2", title="population trajectory")
+    cve = report.cumulative_variance.numpy()[:20]
+    axes[1].plot(np.arange(1, len(cve) + 1), cve, "o-", ms=3, color="tab:purple")
+    axes[1].set(xlabel="principal components", ylabel="cumulative variance explained",
+                ylim=(0, 1.02), title=f"PR = {report.participation_ratio:.2f}")  # fmt: skip
+    lags = np.arange(len(report.autocorrelation)) * report.dt
+    axes[2].plot(lags, report.autocorrelation.numpy(), color="k")
+    axes[2].axhline(0, color="0.7", lw=0.8)
+    axes[2].set(xlabel="lag (ms)", ylabel="autocorrelation", title="activity autocorrelation")
+    fig.suptitle(title or f"{report.label} (λ·τ = {report.lyapunov_tau:+.3f})")
+    fig.tight_layout()
+    return fig
+
+
+def plot_gain_sweep(
+    sweeps: dict[str, Sequence[Any]], gains: Sequence[float], n_neurons: int = 6
+) -> Figure:
+    """Fig. 1B: autonomous activity of random networks across gains (columns) for several
+    architectures (rows), each panel titled with the regime label and ``λ·τ``, plus a last
+    column with the largest Lyapunov exponent against gain.
+
+    Parameters
+    ----------
+    sweeps : dict
+        Architecture name → list of :class:`~cordsneuro.analyses.regimes.RegimeReport`, one per
+        gain (e.g. from :func:`~cordsneuro.analyses.regimes.gain_sweep`).
+    gains : sequence of float
+    n_neurons : int
+        Example neurons drawn per panel.
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    names = list(sweeps)
+    fig, axes = plt.subplots(len(names), len(gains) + 1, figsize=(2.4 * (len(gains) + 1), 2.1 * len(names)),
+                             squeeze=False)  # fmt: skip
+    colours = {"stable": "tab:blue", "oscillatory": "tab:green", "chaotic": "tab:red"}
+    for row, name in enumerate(names):
+        reports = list(sweeps[name])
+        for col, (g, rep) in enumerate(zip(gains, reports)):
+            ax = axes[row, col]
+            act = rep.activity[0].numpy()
+            t = np.arange(act.shape[0]) * rep.dt
+            ax.plot(t, act[:, :n_neurons], lw=0.8)
+            ax.set_ylim(-1.05, 1.05)
+            ax.set_title(f"g = {g:g}: {rep.label}", color=colours.get(rep.label, "k"), fontsize=9)
+            if col == 0:
+                ax.set_ylabel(f"{name}\nrate")
+            if row == len(names) - 1:
+                ax.set_xlabel("time (ms)")
+        ax = axes[row, -1]
+        ax.plot(gains, [r.lyapunov_tau for r in reports], "o-", color="k", ms=3)
+        ax.axhline(0, color="0.7", lw=0.8)
+        ax.set(xlabel="gain g", ylabel="λ·τ", title="largest Lyapunov exp.")
+    fig.tight_layout()
+    return fig
+
+
+def plot_singular_values(
+    kernels: Sequence[Any],
+    matrices: Sequence[Any],
+    singular_values: Sequence[Any],
+    labels: Sequence[str] | None = None,
+) -> Figure:
+    """Fig. S1A: each convolution kernel (one input/output channel), its flattened weight matrix
+    (Appendix B.1) and the distribution of its singular values (one row per kernel)."""
+    import numpy as np
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(kernels), 3, figsize=(10, 3 * len(kernels)), squeeze=False)
+    for i, (k, m, sv) in enumerate(zip(kernels, matrices, singular_values)):
+        k = np.asarray(k.detach().cpu() if hasattr(k, "detach") else k)
+        k = k[0, 0] if k.ndim == 4 else k
+        m = np.asarray(m.detach().cpu() if hasattr(m, "detach") else m)
+        sv = np.asarray(sv.detach().cpu() if hasattr(sv, "detach") else sv)
+        lim = np.abs(k).max()
+        axes[i, 0].imshow(k, cmap="RdBu_r", vmin=-lim, vmax=lim)
+        axes[i, 0].set_title(
+            f"kernel {k.shape[0]}×{k.shape[1]}" + (f" ({labels[i]})" if labels else "")
+        )
+        lim = np.abs(m).max()
+        axes[i, 1].imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+        axes[i, 1].set_title(f"flattened matrix {m.shape[0]}×{m.shape[1]}")
+        axes[i, 2].plot(np.arange(1, len(sv) + 1), sv, ".", ms=3, color="tab:purple")
+        axes[i, 2].set(xlabel="index", ylabel="singular value", title="singular values")
+        for ax in axes[i, :2]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def plot_spectrum(
+    spectra: dict[str, Any], exact: Any = None, shift: float = 0.0, ax: Any = None
+) -> Figure:
+    """Fig. 4A–B: eigenvalues in the complex plane.
+
+    Parameters
+    ----------
+    spectra : dict
+        Label → complex array of eigenvalues (e.g. ``Spectrum.values``); drawn as markers.
+    exact : array, optional
+        The full spectrum (dense or FFT), drawn as small grey dots behind.
+    shift : float
+        Reference vertical line at ``Re = shift`` (1 for ``W``: the stability edge of ``W − I``
+        is ``Re = 0``).
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    fig = ax.figure if ax is not None else plt.figure(figsize=(5, 4.5))
+    ax = ax if ax is not None else fig.add_subplot(1, 1, 1)
+    if exact is not None:
+        exact = np.asarray(exact)
+        ax.plot(
+            exact.real, exact.imag, ".", ms=1.5, color="0.75", label="all eigenvalues", zorder=1
+        )
+    markers = ["o", "s", "^", "D", "v"]
+    for i, (label, values) in enumerate(spectra.items()):
+        values = np.asarray(values)
+        ax.plot(
+            values.real,
+            values.imag,
+            markers[i % len(markers)],
+            mfc="none",
+            ms=6,
+            label=label,
+            zorder=2 + i,
+        )
+    ax.axvline(shift, color="k", lw=0.8, ls="--")
+    ax.set(xlabel="Re λ", ylabel="Im λ")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_attractor(
+    scores: Any,
+    colors: Any,
+    fixed_points: Any = None,
+    stable: Any = None,
+    title: str = "",
+    cmap: str = "hsv",
+) -> Figure:
+    """Fig. S3: trial trajectories in the top principal components, coloured by the stored
+    stimulus, with the fixed / slow points (filled: stable, open: unstable) on top.
+
+    Parameters
+    ----------
+    scores : array
+        ``(trials, time, ≥2)`` trajectories projected on principal components (e.g. by
+        :class:`cordsneuro.analyses.PCA`).
+    colors : array
+        ``(trials,)`` stimulus value per trial (angle, value or class).
+    fixed_points : array, optional
+        ``(m, ≥2)`` slow points projected on the same components.
+    stable : array of bool, optional
+        ``(m,)`` stability of each point.
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    scores = np.asarray(scores)
+    colors = np.asarray(colors, dtype=float)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+    cm = plt.get_cmap(cmap)
+    span = np.ptp(colors) if np.ptp(colors) > 0 else 1.0
+    for pair, ax in zip(((0, 1), (0, 2) if scores.shape[-1] > 2 else (0, 1)), axes):
+        for trial, c in zip(scores, colors):
+            ax.plot(
+                trial[:, pair[0]],
+                trial[:, pair[1]],
+                lw=0.6,
+                alpha=0.7,
+                color=cm((c - colors.min()) / span),
+            )
+            ax.plot(
+                trial[-1, pair[0]],
+                trial[-1, pair[1]],
+                "o",
+                ms=3,
+                color=cm((c - colors.min()) / span),
+            )
+        if fixed_points is not None:
+            fp = np.asarray(fixed_points)
+            st = np.ones(len(fp), dtype=bool) if stable is None else np.asarray(stable, dtype=bool)
+            ax.plot(fp[st, pair[0]], fp[st, pair[1]], "kx", ms=5, label="stable slow points")
+            ax.plot(
+                fp[~st, pair[0]], fp[~st, pair[1]], "o", mfc="none", mec="k", ms=5, label="unstable"
+            )
+            ax.legend(fontsize=7, loc="best")
+        ax.set(xlabel=f"PC {pair[0] + 1}", ylabel=f"PC {pair[1] + 1}")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
