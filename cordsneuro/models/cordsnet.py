@@ -33,7 +33,7 @@ Two simulation paths give the same numbers (tested):
   input drive (stem convolution and pool and the constant parts of areas 0 and 1,
   ``Conv_inp,0(stem)`` and ``Conv_inp,1(Conv3×3(stem))``) is computed once per stimulus change,
   blank frames skip the input convolutions, tensors are ``channels_last``, and optionally the
-  convolutions run under bf16 autocast and the step is compiled by :func:`torch.compile`
+  convolutions run in bfloat16 (state in fp32) and the step is compiled by :func:`torch.compile`
   (on CUDA, ``compile="reduce-overhead"`` replays it as a CUDA graph). The spontaneous steady
   state (100 steps without input, Section 3) does not depend on the image: it is computed once
   per set of weights and reused. Gradient checkpointing over time
@@ -48,7 +48,6 @@ an ``xarray.DataArray`` with dims ``("time_bin", "presentation", "neuroid")``.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -362,7 +361,8 @@ def _wn_conv(
 
 
 def _conv(x: Tensor, w: Tensor, stride: int = 1, padding: int = 1) -> Tensor:
-    return F.conv2d(x, w, None, stride, padding)
+    # reduced-precision kernels (precision="bf16") take their input in the same dtype
+    return F.conv2d(x if x.dtype == w.dtype else x.to(w.dtype), w, None, stride, padding)
 
 
 # ----------------------------------------------------------------------------- the model
@@ -500,19 +500,30 @@ class CordsNet(DynamicalRNN):
 
     # -- weights ---------------------------------------------------------------------------
 
-    def materialize(self, memory_format: torch.memory_format = torch.contiguous_format) -> _Weights:
-        """Compute every weight-normalised weight once (part of the autograd graph)."""
+    def materialize(
+        self,
+        memory_format: torch.memory_format = torch.contiguous_format,
+        conv_dtype: torch.dtype | None = None,
+    ) -> _Weights:
+        """Compute every weight-normalised weight once (part of the autograd graph).
+
+        ``conv_dtype`` (e.g. ``torch.bfloat16``) casts the convolution kernels once; their
+        inputs are then cast at each convolution, while biases, the readout and the state stay
+        in the parameters' dtype (fp32)."""
 
         def fmt(t: Tensor) -> Tensor:
-            return t.contiguous(memory_format=memory_format) if t.ndim == 4 else t
+            return t.contiguous(memory_format=memory_format)
+
+        def kernel(t: Tensor) -> Tensor:
+            return fmt(t if conv_dtype is None else t.to(conv_dtype))
 
         return _Weights(
-            stem=fmt(self.stem.weight),
-            input_skip=fmt(self.input_skip.weight),
-            feedforward=[fmt(m.weight) for m in self.feedforward],
-            recurrent=[fmt(m.weight) for m in self.recurrent],
+            stem=kernel(self.stem.weight),
+            input_skip=kernel(self.input_skip.weight),
+            feedforward=[kernel(m.weight) for m in self.feedforward],
+            recurrent=[kernel(m.weight) for m in self.recurrent],
             bias=[fmt(b.unsqueeze(0)) for b in self.area_bias],
-            skip=[fmt(m.weight) for m in self.skip],
+            skip=[kernel(m.weight) for m in self.skip],
             fc_weight=self.fc.weight,
             fc_bias=self.fc.bias,
         )
@@ -612,9 +623,7 @@ class CordsNet(DynamicalRNN):
         Returns the final state and, for every recorded step, ``(t, areas, logits)``."""
         device = state[0].device
         fmt = torch.channels_last if channels_last else torch.contiguous_format
-        autocast = _autocast(device, precision)
-        with autocast:
-            w = self.materialize(fmt)
+        w = self.materialize(fmt, torch.bfloat16 if precision == "bf16" else None)
         state = tuple(r.contiguous(memory_format=fmt) for r in state)
         alphas = tuple(getattr(self, f"tau_{i}") for i in range(self.depth))
         alphas = tuple(self.dt / t for t in alphas)
@@ -626,8 +635,7 @@ class CordsNet(DynamicalRNN):
         for k, (n, images, noise) in enumerate(schedule):
             seg_of_step.extend([k] * n)
             if images is not None and noise == 0:
-                with autocast:
-                    drives.append(self.input_drive(images.contiguous(memory_format=fmt), w))
+                drives.append(self.input_drive(images.contiguous(memory_format=fmt), w))
             else:
                 drives.append(None)
         noisy = any(images is not None and noise > 0 for _, images, noise in schedule)
@@ -651,7 +659,14 @@ class CordsNet(DynamicalRNN):
         step_kernel = kernel
         if compile:
             mode = compile if isinstance(compile, str) else None
-            step_kernel = torch.compile(kernel, mode=mode, dynamic=False)
+            compiled = torch.compile(kernel, mode=mode, dynamic=False)
+            step_kernel = compiled
+            if mode in ("reduce-overhead", "max-autotune") and device.type == "cuda":
+                # CUDA graphs reuse their output buffers at the next replay: copy the new
+                # state out so that recorded steps stay valid.
+                def step_kernel(state, drive, noise_gen):
+                    torch.compiler.cudagraph_mark_step_begin()
+                    return tuple(t.clone() for t in compiled(state, drive, noise_gen))
 
         def step_fn(state: tuple[Tensor, ...], t: int) -> tuple[Tensor, ...]:
             k = seg_of_step[t]
@@ -660,11 +675,10 @@ class CordsNet(DynamicalRNN):
             if base_seed is not None:
                 gen = torch.Generator(device=device).manual_seed(base_seed + t)
             drive = drives[k]
-            with autocast:
-                if images is not None and drive is None:  # a noisy image: new input every step
-                    xi = torch.randn(images.shape, generator=gen, device=device, dtype=images.dtype)
-                    drive = self.input_drive((images + noise * xi).contiguous(memory_format=fmt), w)
-                return step_kernel(state, drive, gen)
+            if images is not None and drive is None:  # a noisy image: new input every step
+                xi = torch.randn(images.shape, generator=gen, device=device, dtype=images.dtype)
+                drive = self.input_drive((images + noise * xi).contiguous(memory_format=fmt), w)
+            return step_kernel(state, drive, gen)
 
         output_steps = record_steps if output_steps is None else output_steps
 
@@ -675,8 +689,7 @@ class CordsNet(DynamicalRNN):
                 return None
             logits = None
             if keep_out:
-                with autocast:
-                    logits = self._readout(state, w).float()
+                logits = self._readout(state, w)
             return (t, tuple(state[a] for a in record_areas) if keep_areas else None, logits)
 
         keep = bool(record_areas) or record_outputs
@@ -808,7 +821,9 @@ class CordsNet(DynamicalRNN):
         channels_last : bool, optional
             Use ``torch.channels_last`` tensors (default: True).
         precision : ``"fp32"`` or ``"bf16"``
-            ``bf16`` runs the convolutions under :func:`torch.autocast` (state kept in fp32).
+            ``bf16``: convolution kernels cast to bfloat16 once per call and their inputs at
+            each convolution (fp32 accumulation in the kernels); biases, the Euler update, the
+            state and the readout stay in fp32.
         compile : bool or str
             Compile the step with :func:`torch.compile` (a string is its ``mode``;
             ``"reduce-overhead"`` uses CUDA graphs on CUDA).
@@ -1059,12 +1074,6 @@ class CordsNet(DynamicalRNN):
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _autocast(device: torch.device, precision: str):
-    if precision == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def _as_protocol(protocol) -> Protocol:

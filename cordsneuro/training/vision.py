@@ -112,7 +112,11 @@ def cordsnet_training_loss(
     from cordsneuro.models.cordsnet import Protocol
 
     protocol = Protocol.training(stimulus_ms=100 * model.dt, blank_ms=100 * model.dt)
-    start = model.spontaneous_state(images.shape[0])
+    start = model.spontaneous_state(
+        images.shape[0],
+        channels_last=simulate_kwargs.get("channels_last") is not False,
+        precision=simulate_kwargs.get("precision", "fp32"),
+    )
     # protocol steps are counted from the image onset (= step 100 of eq. 4)
     ce_steps = range(CE_STEPS[0] - 100, CE_STEPS[1] - 100)
     sp_steps = range(SPONTANEOUS_STEPS[0] - 100, SPONTANEOUS_STEPS[1] - 100)

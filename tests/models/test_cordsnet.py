@@ -247,7 +247,7 @@ def test_bf16_close_to_fp32(r4):
     with torch.no_grad():
         a = r4.classify(image)
         b = r4.classify(image, precision="bf16")
-    assert rel(b, a) < 5e-2
+    assert rel(b, a) < 1e-2  # the GPU goal: bf16 within 1e-2 of fp32 logits
 
 
 def test_xarray_recording(r4):
