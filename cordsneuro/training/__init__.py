@@ -5,8 +5,17 @@ from cordsneuro.training.trainer import (
     TrainResult,
     masked_loss,
     paper_model,
+    recipe,
     train,
     train_paper_task,
 )
 
-__all__ = ["train", "TrainResult", "masked_loss", "RECIPES", "paper_model", "train_paper_task"]
+__all__ = [
+    "train",
+    "TrainResult",
+    "masked_loss",
+    "RECIPES",
+    "recipe",
+    "paper_model",
+    "train_paper_task",
+]
