@@ -428,13 +428,15 @@ def describe_attractor(
     Parameters
     ----------
     points : Tensor, ndarray or FixedPoints
-        ``(m, N)`` states, ``m >= 3``.
+        ``(m, N)`` flat states or ``(m, *state_shape)``, ``m >= 3``.
     """
     if isinstance(points, FixedPoints):
         points = points.states
     x = np.asarray(
         points.detach().cpu().numpy() if isinstance(points, Tensor) else points, dtype=np.float64
     )
+    if x.ndim > 2:
+        x = x.reshape(x.shape[0], -1)  # (m, *state_shape) → (m, N)
     if x.ndim != 2 or x.shape[0] < 3:
         raise ValueError(f"points must be (m >= 3, N), got {x.shape}")
     for name, value in (("cluster_tol", cluster_tol), ("tightness", tightness),

@@ -105,3 +105,47 @@ def test_bad_inputs_raise():
     assert math.isfinite(
         find_fixed_points(model, start, n_iter=5, lbfgs_iter=0).candidates_q.sum().item()
     )
+
+
+_SHORT_TIMING = {
+    "fixation": ("uniform", (100, 200)),
+    "stimulus": ("uniform", (100, 300)),
+    "delay": ("uniform", (200, 800)),
+    "response": ("uniform", (100, 200)),
+}
+
+
+@pytest.mark.slow
+def test_trained_memorypro_ring_network_yields_a_ring():
+    # Appendix B.4: a network storing a circular variable forms a ring attractor in the delay
+    from cordsneuro.tasks.batching import get_task, make_batch
+    from cordsneuro.training.trainer import train
+
+    task = get_task("MemoryProRing", timing=_SHORT_TIMING)
+    model = FullRNN(64, 3, 2, gain=0.9, seed=0)
+    result = train(model, task, steps=400, lr=3e-3, batch_size=32, seed=0, eval_every=400,
+                   eval_trials=128, progress=False)  # fmt: skip
+    assert result.history["evaluations"][-1]["mae_deg"] < 10  # the task's criterion
+    theta = np.linspace(0, 2 * np.pi, 64, endpoint=False)
+    batch = make_batch(task, 64, seed=1, theta=theta)
+    with torch.no_grad():
+        rates = model(batch.inputs).rates
+    end = batch.trial_info["delay_end"]
+    delay_end = torch.stack([rates[i, int(end[i]) - 1] for i in range(64)])
+    fixation = torch.tensor([1.0, 0.0, 0.0])  # the delay epoch's input
+    slow = find_fixed_points(
+        model, delay_end, fixation, q_tol=1e-6, n_iter=0, lbfgs_iter=20, dedup_tol=1e-4
+    )
+    assert len(slow) >= 32
+    ring = describe_attractor(slow)
+    assert ring.kind == "ring" and ring.closed and ring.intrinsic_dimension == 1
+    # the ring is ordered by the stored angle: the slow points' angle in the top-2 PC plane
+    # turns once, monotonically (up to orientation), with θ
+    x = slow.states - slow.states.mean(0)
+    _, _, v = torch.linalg.svd(x, full_matrices=False)
+    phase = torch.atan2(x @ v[1], x @ v[0]).numpy()
+    nearest = [int(torch.argmin((delay_end.double() - s).norm(dim=1))) for s in slow.states]
+    stored = theta[nearest]
+    order = np.argsort(stored)
+    turns = np.angle(np.exp(1j * np.diff(phase[order]))).sum() / (2 * np.pi)
+    assert abs(abs(turns) - 1) < 0.2
