@@ -319,7 +319,8 @@ def test_bad_input(r4):
 @pytest.mark.skipif(not os.environ.get("CORDSNET_REFERENCE"), reason="CORDSNET_REFERENCE unset")
 def test_equals_published_cordsnet_r8_at_224():
     """Random weights of the authors' class, converted: same recorded activity and logits to
-    1e-5 relative in fp32 (their `record` and `forward`: 100 spontaneous + 100 image steps)."""
+    1e-5 relative in fp32 (their `record`, 100 spontaneous + 100 image steps, and their readout
+    modules; benchmarks/vision_speed.py --reference compares with their `forward` too)."""
     from cordsneuro.models.pretrained import load_published_weights
 
     sys.path.insert(0, os.environ["CORDSNET_REFERENCE"])
@@ -342,9 +343,11 @@ def test_equals_published_cordsnet_r8_at_224():
         )
         for k, layer in enumerate(layers):
             assert rel(traj.rates[k], activity[layer].transpose(0, 1)) < 1e-5
-        logits = ref(image, "cpu", 0.2)
-    assert rel(traj.outputs[:, -1], logits) < 1e-5
-    assert rel(ours.classify(image), logits) < 1e-5
+        # their forward's readout, applied by their modules to their final state
+        pooled = ref.out_avgpool(ref.relu(activity[7][-1]) + ref.relu(activity[6][-1]))
+        logits = ref.out_fc(ref.out_flatten(pooled))
+        assert rel(traj.outputs[:, -1], logits) < 1e-5
+        assert rel(ours.classify(image), logits) < 1e-5
 
 
 @pytest.mark.slow
