@@ -17,8 +17,8 @@ from pathlib import Path
 
 import torch
 
+from cordsneuro import models
 from cordsneuro.models import CordsNet, Protocol, cordsnet_r8
-from cordsneuro.models.cordsnet import _builder
 from cordsneuro.plotting import plot_activity_sequence
 
 
@@ -46,7 +46,7 @@ def main() -> None:
     if args.weights == "imagenet":
         model = cordsnet_r8(weights="imagenet")
     elif args.weights:
-        model = _builder(args.depth)(weights=args.weights)
+        model = getattr(models, f"cordsnet_r{args.depth}")(weights=args.weights)
     else:
         model = CordsNet(args.depth, num_classes=10, image_size=args.image_size, seed=args.seed)
         with torch.no_grad():  # random weights: give the areas some spontaneous drive

@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
+from cordsneuro import models
 from cordsneuro.models import CordsNet, CordsNetCNN, Protocol, cordsnet_r8
-from cordsneuro.models.cordsnet import _builder
 from cordsneuro.plotting import plot_noise_robustness
 
 
@@ -48,7 +48,7 @@ def main() -> None:
     if args.weights == "imagenet":
         model = cordsnet_r8(weights="imagenet")
     elif args.weights:
-        model = _builder(args.depth)(weights=args.weights)
+        model = getattr(models, f"cordsnet_r{args.depth}")(weights=args.weights)
     else:
         model = CordsNet(args.depth, num_classes=10, image_size=args.image_size, seed=args.seed)
     model.eval()
