@@ -552,13 +552,40 @@ def train_paper_task(
     """Train a Table S1 network on one of the paper's tasks to its criterion with the settings
     of :data:`RECIPES` (deterministic for a given seed on one machine).
 
+    A recipe may hold a ``curriculum``: a list of ``timing`` overrides trained in order, each to
+    the criterion (seed ``seed + stage``), before the task itself. The returned result counts
+    the steps and seconds of every stage; with ``checkpoint_dir`` each stage checkpoints to
+    its own sub-directory (``stage_<i>``, ``final``), so ``resume=True`` works across stages.
+    ``train_kwargs`` override the recipe (``steps``, ``lr``, ``progress``, ``checkpoint_dir``...).
+
     Example: a ConvRNN (125 neurons) storing a ring variable (MemoryPro ring, Appendix B.4)::
 
         result = train_paper_task("MemoryProRing", "conv", seed=0)
         result.model.save("memorypro_ring_conv")
     """
+    from cordsneuro.tasks.cognitive import make
+
     model = paper_model(task, architecture, n_neurons, seed=seed)
-    kwargs = {k: v for k, v in recipe(task, architecture).items() if k != "model"}
+    settings = recipe(task, architecture)
+    kwargs = {k: v for k, v in settings.items() if k not in ("model", "curriculum")}
     kwargs.update(train_kwargs)
     kwargs.setdefault("until", "criterion")
-    return train(model, task, seed=seed, **kwargs)
+    checkpoint_dir = kwargs.pop("checkpoint_dir", None)
+    # a curriculum: earlier stages on easier timings (each to the criterion), then the task
+    stages = [*settings.get("curriculum", []), None]
+    steps, seconds, history = 0, 0.0, {"step": [], "loss": [], "evaluations": []}
+    for index, timing in enumerate(stages):
+        stage_task = task if timing is None else make(task, timing=timing)
+        stage_dir = None
+        if checkpoint_dir is not None:
+            stage_dir = Path(checkpoint_dir) / ("final" if timing is None else f"stage_{index}")
+        result = train(model, stage_task, seed=seed + index, checkpoint_dir=stage_dir, **kwargs)
+        history["step"] += [steps + s for s in result.history["step"]]
+        history["loss"] += result.history["loss"]
+        history["evaluations"] += [
+            {**e, "step": steps + e["step"]} for e in result.history["evaluations"]
+        ]
+        steps += result.steps
+        seconds += result.seconds
+    result.steps, result.seconds, result.history = steps, seconds, history
+    return result
