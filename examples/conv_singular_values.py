@@ -43,7 +43,7 @@ def main() -> None:
             f"kernel {k}x{k}: K_flat {tuple(matrix.shape)}, singular values "
             f"{sv[0]:.3f} … {sv[-1]:.3g} (condition number {sv[0] / sv[-1]:.3g})"
         )
-    fig = plot_singular_values(kernels, matrices, svs, labels=[f"{k}×{k}" for k in args.kernels])
+    fig = plot_singular_values(kernels, matrices, svs)
     fig.savefig(args.out / "fig_s1a_singular_values.png", dpi=120)
     print(f"figure written to {args.out}/fig_s1a_singular_values.png")
 
