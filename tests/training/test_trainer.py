@@ -236,3 +236,28 @@ def test_environment_of_the_caller_is_not_modified():
     train(FullRNN(8, 1, 2, seed=0), env, steps=2, progress=False)
     assert json.dumps(env.rng_state()) == state
     assert os.environ.get("CUDA_VISIBLE_DEVICES", "") == os.environ.get("CUDA_VISIBLE_DEVICES", "")
+
+
+def test_recipes():
+    from cordsneuro.training import paper_model, recipe
+
+    assert recipe("DMS", "lowrank")["lr"] == 1e-3 and recipe("DMS", "conv")["model"]["gain"] == 1.5
+    assert recipe("cordsneuro/PDM-v0")["lr"] == recipe("PDM")["lr"]
+    model = paper_model("PWM", "lowrank")
+    eigenvalues = torch.linalg.eigvals(model.q @ model.p)
+    torch.testing.assert_close(
+        eigenvalues, torch.ones(2, dtype=eigenvalues.dtype), atol=1e-5, rtol=0
+    )
+    conv = paper_model("MemoryProRing", "conv")
+    assert (conv.input_size, conv.output_size, conv.n_neurons) == (3, 2, 125)
+    with pytest.raises(ValueError, match="no recipe"):
+        recipe("Blackjack")
+
+
+def test_low_rank_network_learns_dms_with_its_recipe():
+    # the hardest pairing here (an XOR held over a delay of up to 3 s, in a rank-2 network)
+    from cordsneuro.training import train_paper_task
+
+    result = train_paper_task("DMS", "lowrank", seed=0, steps=300, progress=False)
+    assert result.reached and result.metrics["accuracy"] >= 0.95
+    assert cordsneuro.tasks.evaluate(result.model, "DMS", n_trials=400, seed=3).accuracy >= 0.95
