@@ -9,7 +9,7 @@ circular padding (cheap at any size).
 
 Writes ``fig_4a_spectrum_<padding>.png`` to ``--out`` (default ``results/spectra``). Under a
 minute on 2 CPU cores at the default size (n = 16·24·24 = 9,216 for the FFT panel, the dense
-panel uses a 16 × 16 grid: n = 4,096).
+panel uses a 12 × 12 grid: n = 2,304).
 
 Run: ``python examples/conv_spectrum.py [--channels 16] [--size 24] [--k 30]``
 """
@@ -36,7 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--channels", type=int, default=16)
     parser.add_argument("--size", type=int, default=24, help="grid side for circular padding")
-    parser.add_argument("--dense-size", type=int, default=16, help="grid side for the dense panel")
+    parser.add_argument("--dense-size", type=int, default=12, help="grid side for the dense panel")
     parser.add_argument("--k", type=int, default=30)
     parser.add_argument("--gain", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
@@ -78,7 +78,8 @@ def main() -> None:
             exact=exact,
             shift=1.0,
         )
-        fig.axes[0].set_title(f"{c}-channel 3×3 convolution on {side}×{side}, {mode} padding")
+        fig.axes[0].set_title(f"{c}-channel 3×3 conv., {side}×{side}, {mode} padding", fontsize=10)
+        fig.tight_layout()
         fig.savefig(args.out / f"fig_4a_spectrum_{mode}.png", dpi=120)
     print(f"figures written to {args.out}/")
 
