@@ -48,12 +48,12 @@ def test_perfect_integrator_on_pdm():
 
 def test_psychometric_curve_matches_the_analytic_one():
     # at coherence c the summed input is N(40 c, 40 · 0.1²): P(positive) = Φ(40 c / (0.1 √40))
-    grid = np.repeat([-0.02, -0.01, 0.0, 0.01, 0.02], 3000)
+    grid = np.repeat([-0.02, -0.01, 0.0, 0.01, 0.02], 2000)
     ev = tasks.evaluate(integrator(), "PDM", n_trials=len(grid), coherence=grid)
     phi = lambda z: 0.5 * (1 + math.erf(z / math.sqrt(2)))  # noqa: E731
     for c, p in zip(ev.by_condition["value"], ev.by_condition["p_positive"]):
         expected = phi(40 * c / (0.1 * math.sqrt(40)))
-        assert abs(p - expected) < 4 * math.sqrt(expected * (1 - expected) / 3000) + 1e-9
+        assert abs(p - expected) < 4 * math.sqrt(expected * (1 - expected) / 2000) + 1e-9
     bias, scale = fit_psychometric(ev.by_condition["value"], ev.by_condition["p_positive"])
     assert abs(bias) < 0.002
     # a logistic of scale s / 1.702 approximates a normal CDF of sd s (here s = 0.1 / √40)
