@@ -47,7 +47,7 @@ def part_conv(args: argparse.Namespace) -> None:
     for mode in ("zeros", "circular"):
         op = conv_operator(kernel, (s, s), padding=1, padding_mode=mode)
         t = time.perf_counter()
-        spec = top_eigenvalues(op, 10, return_eigenvectors=True, seed=args.seed)
+        spec = top_eigenvalues(op, 10, return_eigenvectors=True, seed=args.seed, progress=True)
         seconds = time.perf_counter() - t
         line = (
             f"  {mode:<8} padding: top-10 |λ| {np.abs(spec.values).min():.6f} … "
@@ -96,6 +96,7 @@ def part_cordsnet(args: argparse.Namespace) -> None:
         which="LR",
         return_eigenvectors=True,
         tol=args.tol,
+        progress=True,
         seed=args.seed,
     )
     seconds = time.perf_counter() - t

@@ -383,15 +383,27 @@ class _CountingOperator:
     """Wrap a torch operator for scipy: float64 numpy in and out, counting products."""
 
     def __init__(
-        self, apply: Callable[[Tensor], Tensor], n: int, dtype: torch.dtype, device: torch.device
+        self,
+        apply: Callable[[Tensor], Tensor],
+        n: int,
+        dtype: torch.dtype,
+        device: torch.device,
+        progress: bool = False,
     ) -> None:
         self.apply, self.n, self.dtype, self.device = apply, n, dtype, device
         self.count = 0
+        self.bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(desc="Arnoldi", unit=" products")
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x)
         cols = x.reshape(self.n, -1)
         self.count += cols.shape[1]
+        if self.bar is not None:
+            self.bar.update(cols.shape[1])
         parts = []
         for part in (cols.real, cols.imag) if np.iscomplexobj(cols) else (cols,):
             t = torch.from_numpy(np.ascontiguousarray(part.T)).to(self.device, self.dtype)
@@ -459,6 +471,7 @@ def top_eigenvalues(
     seed: int = 0,
     dtype: torch.dtype = torch.float64,
     device: str | torch.device = "cpu",
+    progress: bool = False,
 ) -> Spectrum:
     """Top-k eigenvalues (and eigenvectors) of a real linear operator ``A − shift·I``.
 
@@ -489,6 +502,10 @@ def top_eigenvalues(
         ARPACK restarts limit (default ``max(1000, n)``).
     seed : int
         Seed of the starting vector.
+    dtype, device :
+        Of the vectors handed to the operator (float64 for full accuracy).
+    progress : bool
+        Show a tqdm counter of operator products (long ARPACK runs).
 
     Returns
     -------
@@ -545,7 +562,7 @@ def top_eigenvalues(
 
     from scipy.sparse.linalg import LinearOperator, eigs
 
-    counter = _CountingOperator(shifted, n, dtype, device)
+    counter = _CountingOperator(shifted, n, dtype, device, progress)
     linear = LinearOperator((n, n), matvec=counter, matmat=counter, dtype=np.float64)
     ncv = min(n - 1, max(3 * k, 40)) if ncv is None else ncv
     if not k + 2 <= ncv <= n:
@@ -561,6 +578,8 @@ def top_eigenvalues(
         maxiter=maxiter if maxiter is not None else max(1000, n),
         return_eigenvectors=return_eigenvectors,
     )
+    if counter.bar is not None:
+        counter.bar.close()
     values, vectors = result if return_eigenvectors else (result, None)
     order = _order(values, which)
     values = values[order]
