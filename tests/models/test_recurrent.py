@@ -116,9 +116,9 @@ def test_gain_sets_spectral_radius(arch):
     """Random-matrix theory: the spectral radius of N(0, g²/N) (or its sparse rescaling) → g."""
     for gain in (0.5, 2.0):
         model = (
-            FullRNN(800, 1, 1, gain=gain, seed=1)
+            FullRNN(400, 1, 1, gain=gain, seed=1)
             if arch == "full"
-            else SparseRNN(800, 1, 1, p=0.1, gain=gain, seed=1)
+            else SparseRNN(400, 1, 1, p=0.2, gain=gain, seed=1)
         )
         radius = torch.linalg.eigvals(model.recurrent_matrix().detach().double()).abs().max().item()
         assert abs(radius - gain) / gain < 0.1
