@@ -24,8 +24,6 @@ import inspect
 import json
 import math
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +32,8 @@ from typing import Any, Union
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
+
+from cordsneuro._atomic import atomic_path
 
 State = Union[Tensor, tuple[Tensor, ...]]  # noqa: UP007  (a runtime alias)
 
@@ -541,22 +541,11 @@ class DynamicalRNN(nn.Module):
             "dtype": str(dtype).removeprefix("torch."),
             "cordsneuro_version": __version__,
         }
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-        try:
+        with atomic_path(directory) as tmp:
+            tmp.mkdir()
             tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
             save_file(tensors, str(tmp / "weights.safetensors"))
             (tmp / "config.json").write_text(json.dumps(config, indent=2))
-            if directory.exists():
-                old = directory.with_name(f".{directory.name}.old")
-                shutil.rmtree(old, ignore_errors=True)
-                directory.rename(old)
-                tmp.rename(directory)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                tmp.rename(directory)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
         return directory
 
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
-import tempfile
 import time
 from pathlib import Path
+
+from cordsneuro._atomic import atomic_path
 
 ARCHITECTURES = ("full", "lowrank", "sparse", "conv")
 COMPARISON = ("PDM", "CDM", "MDM", "DMS", "PWM")
@@ -40,13 +40,10 @@ def _score(task: str, metrics: dict) -> str:
 
 
 def _write(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", newline="") as f:
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 def main() -> None:

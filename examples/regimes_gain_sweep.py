@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 from pathlib import Path
 
 import torch
 
+from cordsneuro._atomic import atomic_path
 from cordsneuro.analyses.regimes import gain_sweep
 from cordsneuro.models.recurrent import FullRNN, table_s1
 from cordsneuro.plotting import plot_gain_sweep, plot_regime
@@ -59,12 +59,10 @@ def main() -> None:
                     "fluctuation": r.fluctuation,
                 }
             )
-    tmp = args.out / ".regimes.csv.tmp"
-    with tmp.open("w", newline="") as fh:
+    with atomic_path(args.out / "regimes.csv") as tmp, tmp.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, args.out / "regimes.csv")
 
     plot_gain_sweep(sweeps, args.gains).savefig(args.out / "fig_1b_gain_sweep.png", dpi=120)
     for name, reports in sweeps.items():

@@ -60,7 +60,6 @@ import difflib
 import math
 import numbers
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -68,6 +67,8 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+
+from cordsneuro._atomic import atomic_path
 
 __all__ = [
     "MacCount",
@@ -746,18 +747,11 @@ def write_csv(rows: Sequence[ModelComplexity], path: str | os.PathLike) -> Path:
     if not path.parent.exists():
         raise FileNotFoundError(f"directory {str(path.parent)!r} of path does not exist")
     columns = [f.name for f in fields(ModelComplexity)] + ["relative_error"]
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=columns)
-            writer.writeheader()
-            for r in rows:
-                writer.writerow({**asdict(r), "relative_error": r.relative_error})
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({**asdict(r), "relative_error": r.relative_error})
     return path
 
 

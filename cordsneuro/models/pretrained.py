@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,6 +36,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from cordsneuro._atomic import atomic_path
 from cordsneuro.models.cordsnet import DEPTHS, CordsNet, area_sizes
 
 __all__ = [
@@ -88,11 +88,8 @@ def _download(url: str, dest: Path) -> None:
     """Download ``url`` to a temporary file next to ``dest``, verify it, then rename."""
     from tqdm.auto import tqdm
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+    with atomic_path(dest) as tmp:
+        with tmp.open("wb") as out, urllib.request.urlopen(url, timeout=60) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
             with tqdm(
                 total=total, unit="B", unit_scale=True, desc=f"downloading {dest.name}"
@@ -106,9 +103,6 @@ def _download(url: str, dest: Path) -> None:
                 f"corrupted download of {url}: git blob id {blob}, expected {CHECKPOINT_BLOB_ID} "
                 f"(the file was discarded; try again, or download it by hand to {dest})"
             )
-        tmp.replace(dest)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def ensure_checkpoint(download: bool = True) -> Path:

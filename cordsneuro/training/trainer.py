@@ -21,8 +21,6 @@ import copy
 import json
 import math
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from cordsneuro._atomic import atomic_path
 from cordsneuro.dynamics import DynamicalRNN, load
 
 __all__ = [
@@ -394,9 +393,8 @@ def _save_checkpoint(
     """Write the checkpoint to a temporary directory, then swap it in (never half-written)."""
     from safetensors.torch import save_file
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".checkpoint.", dir=path.parent))
-    try:
+    with atomic_path(path) as tmp:
+        tmp.mkdir()
         model.save(tmp / "model")
         state = optimizer.state_dict()
         tensors: dict[str, Tensor] = {"rng.noise": noise.get_state().cpu()}
@@ -420,16 +418,6 @@ def _save_checkpoint(
             "optimizer": {"param_groups": _jsonable(state["param_groups"]), "scalars": scalars},
         }
         (tmp / "trainer.json").write_text(json.dumps(record))
-        if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            path.rename(old)
-            tmp.rename(path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(path)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _load_checkpoint(
