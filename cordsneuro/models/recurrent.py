@@ -64,9 +64,9 @@ class SingleAreaRNN(DynamicalRNN):
         about ``g`` for every architecture, so regimes appear at the same gains, Fig. 1B).
     seed : int, optional
         Seed of the initialisation (same seed, same weights).
-    **dynamics
-        ``tau``, ``dt``, ``activation``, ``prelu_slope``, ``noise_std`` of
-        :class:`~cordsneuro.dynamics.DynamicalRNN`. Cognitive-task defaults: τ = 100 ms, dt = 20 ms.
+    tau, dt, activation, prelu_slope, noise_std
+        The dynamics of :class:`~cordsneuro.dynamics.DynamicalRNN`. Cognitive-task defaults:
+        τ = 100 ms, dt = 20 ms, tanh.
     """
 
     def __init__(
