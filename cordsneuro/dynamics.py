@@ -114,6 +114,25 @@ def state_batch_size(state: State) -> int:
     return (state[0] if isinstance(state, tuple) else state).shape[0]
 
 
+def per_step_generators(
+    generator: torch.Generator | None, device: torch.device
+) -> Callable[[int], torch.Generator]:
+    """One random generator per time step, all derived from one draw of ``generator``.
+
+    Step ``t`` draws its noise from a generator seeded ``base + t``, so the noise of a step does
+    not depend on what was drawn before it: gradient checkpointing over time recomputes a
+    segment with exactly the noise of the forward pass, and the same ``generator`` state gives
+    the same noise whatever the segment length. ``generator=None`` takes ``base`` from torch's
+    default generator.
+    """
+    base = int(torch.randint(0, 2**62, (1,), generator=generator).item())
+
+    def at(t: int) -> torch.Generator:
+        return torch.Generator(device=device).manual_seed(base + t)
+
+    return at
+
+
 # ----------------------------------------------------------------------------- trajectory
 
 
@@ -454,8 +473,15 @@ class DynamicalRNN(nn.Module):
         if checkpoint_segment is not None and checkpoint_segment < 1:
             raise ValueError(f"checkpoint_segment must be >= 1 (got {checkpoint_segment})")
 
+        device = (state[0] if isinstance(state, tuple) else state).device
+        noise_at = per_step_generators(generator, device) if self.noise_std > 0 else None
+
         def step_fn(state: State, t: int) -> State:
-            return self.step(state, None if inputs is None else inputs[:, t], generator=generator)
+            return self.step(
+                state,
+                None if inputs is None else inputs[:, t],
+                generator=None if noise_at is None else noise_at(t),
+            )
 
         state, recorded = self.integrate(
             step_fn,
@@ -465,7 +491,6 @@ class DynamicalRNN(nn.Module):
             checkpoint_segment=checkpoint_segment,
         )
 
-        device = (state[0] if isinstance(state, tuple) else state).device
         times = self.dt * torch.arange(1, n_time + 1, device=device, dtype=torch.float32)
         if not record:
             return Trajectory(rates=None, outputs=None, times=times, final_state=state)
@@ -491,8 +516,8 @@ class DynamicalRNN(nn.Module):
         many steps under :func:`torch.utils.checkpoint.checkpoint` (non-reentrant): only the
         state at segment boundaries (and what ``record_fn`` returns) is kept for the backward
         pass, the rest is recomputed (memory ∝ T / segment + segment instead of ∝ T).
-        ``step_fn`` must therefore be deterministic given ``(state, t)`` apart from noise drawn
-        from a generator (recomputation restores the RNG state of the default generator only).
+        ``step_fn`` must therefore be deterministic given ``(state, t)``: draw noise from
+        :func:`per_step_generators` (as :meth:`forward` does), not from one running generator.
         """
         if checkpoint_segment is not None and checkpoint_segment < 1:
             raise ValueError(f"checkpoint_segment must be >= 1 (got {checkpoint_segment})")

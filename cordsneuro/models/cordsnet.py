@@ -63,6 +63,7 @@ from cordsneuro.dynamics import (
     State,
     Trajectory,
     check_finite,
+    per_step_generators,
     register_model,
 )
 
@@ -639,11 +640,7 @@ class CordsNet(DynamicalRNN):
             else:
                 drives.append(None)
         noisy = any(images is not None and noise > 0 for _, images, noise in schedule)
-        base_seed = None
-        if noisy or self.noise_std > 0:
-            # One seed per step, derived from `generator`: noise is then reproduced exactly when
-            # gradient checkpointing recomputes a segment.
-            base_seed = int(torch.randint(0, 2**62, (1,), generator=generator).item())
+        noise_at = per_step_generators(generator, device) if noisy or self.noise_std > 0 else None
 
         def kernel(
             state: tuple[Tensor, ...], drive: tuple[Tensor, Tensor] | None, noise_gen
@@ -671,9 +668,7 @@ class CordsNet(DynamicalRNN):
         def step_fn(state: tuple[Tensor, ...], t: int) -> tuple[Tensor, ...]:
             k = seg_of_step[t]
             _, images, noise = schedule[k]
-            gen = None
-            if base_seed is not None:
-                gen = torch.Generator(device=device).manual_seed(base_seed + t)
+            gen = None if noise_at is None else noise_at(t)
             drive = drives[k]
             if images is not None and drive is None:  # a noisy image: new input every step
                 xi = torch.randn(images.shape, generator=gen, device=device, dtype=images.dtype)
