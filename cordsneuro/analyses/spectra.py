@@ -75,6 +75,16 @@ def _pair(name: str, value: int | Sequence[int]) -> tuple[int, int]:
     return pair
 
 
+def _output_size(
+    h: int, w: int, pad: tuple[int, ...], span: tuple[int, int], stride: tuple[int, int]
+) -> tuple[int, int]:
+    """Output height and width of a convolution; ``pad`` is (left, right, top, bottom) and
+    ``span`` the dilated kernel extent minus one."""
+    h_out = (h + pad[2] + pad[3] - span[0] - 1) // stride[0] + 1
+    w_out = (w + pad[0] + pad[1] - span[1] - 1) // stride[1] + 1
+    return h_out, w_out
+
+
 def _conv_geometry(
     kernel: Tensor | nn.Conv2d,
     input_shape: Sequence[int],
@@ -128,8 +138,7 @@ def _conv_geometry(
         )
     if min(pad) < 0:
         raise ValueError(f"padding must be >= 0 (got {padding!r})")
-    h_out = (h + pad[2] + pad[3] - span_h - 1) // stride[0] + 1
-    w_out = (w + pad[0] + pad[1] - span_w - 1) // stride[1] + 1
+    h_out, w_out = _output_size(h, w, pad, (span_h, span_w), stride)
     if h_out < 1 or w_out < 1:
         raise ValueError(f"the kernel does not fit the padded input {h}×{w} (padding {pad})")
     return kernel, (h, w), stride, pad, padding_mode, dilation
@@ -149,9 +158,8 @@ def conv_output_shape(
         kernel, input_shape, stride, padding, padding_mode, dilation
     )
     kh, kw = kernel.shape[2:]
-    h_out = (h + pad[2] + pad[3] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
-    w_out = (w + pad[0] + pad[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
-    return kernel.shape[0], h_out, w_out
+    span = (dilation[0] * (kh - 1), dilation[1] * (kw - 1))
+    return (kernel.shape[0], *_output_size(h, w, pad, span, stride))
 
 
 def conv_matrix(

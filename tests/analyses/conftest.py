@@ -1,12 +1,8 @@
 """Analyses tests run many tiny operator products: one thread avoids oversubscription."""
 
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _analyses_on_one_thread(one_thread):
     yield
-    torch.set_num_threads(previous)

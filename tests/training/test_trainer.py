@@ -20,12 +20,7 @@ from cordsneuro.models.recurrent import table_s1
 warnings.filterwarnings("ignore", module="gymnasium")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("arch", ["full", "lowrank", "sparse", "conv"])
