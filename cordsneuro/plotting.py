@@ -590,3 +590,76 @@ def plot_attractor(
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+# ----------------------------------------------------------------------------- neural data (Fig. 6)
+
+
+def plot_neural_timecourses(
+    timecourses: dict, bin_centres_ms: Sequence[float], ax: Any = None
+) -> Figure:
+    """Fig. 6B: normalised model and neural activity over time.
+
+    Parameters
+    ----------
+    timecourses : dict
+        ``{label: (bins,) values in [0, 1]}``; labels starting with ``"model"`` are drawn
+        dashed, the others (neural) solid.
+    bin_centres_ms : sequence of float
+        Centre of each time bin (ms from stimulus onset).
+    """
+    plt = _pyplot()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.5, 3.5))
+    else:
+        fig = ax.figure
+    for label, values in timecourses.items():
+        style = "--" if str(label).startswith("model") else "-"
+        ax.plot(list(bin_centres_ms), list(values), style, marker="o", ms=3, label=label)
+    ax.set_xlabel("time from stimulus onset (ms)")
+    ax.set_ylabel("normalised activity")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_neural_predictivity(result: Any, test: str = "exchangeable", ax: Any = None) -> Figure:
+    """Fig. 6C: unshuffled (dark) and temporally shuffled (light) scores of each model area ×
+    brain region, mean ± s.d. over trials; ``**`` p < 1e-4, ``***`` p < 1e-7 (the paper's
+    thresholds) by the chosen test (``"exchangeable"`` or ``"paired"``; see
+    :func:`cordsneuro.analyses.neural.temporal_predictivity`).
+
+    Parameters
+    ----------
+    result : NeuralPredictivity
+    """
+    import numpy as np
+
+    if test not in ("exchangeable", "paired"):
+        raise ValueError(f"test must be 'exchangeable' or 'paired' (got {test!r})")
+    plt = _pyplot()
+    rows = result.table()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(rows), 3.5))
+    else:
+        fig = ax.figure
+    x = np.arange(len(rows))
+    width = 0.38
+    for offset, key, color, label in (
+        (-width / 2, "unshuffled", "#4b2a7b", "neural data"),
+        (width / 2, "shuffled", "#b9a3dc", "temporally shuffled"),
+    ):
+        means = [r[f"{key}_mean"] for r in rows]
+        sds = [r[f"{key}_sd"] for r in rows]
+        ax.bar(x + offset, means, width, yerr=sds, color=color, label=label, capsize=2)
+    for k, r in enumerate(rows):
+        p = r[f"p_{test}"]
+        stars = "***" if p < 1e-7 else "**" if p < 1e-4 else "n.s."
+        top = max(r["unshuffled_mean"] + r["unshuffled_sd"], r["shuffled_mean"] + r["shuffled_sd"])
+        ax.text(k, top, stars, ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(x)
+    ax.set_xticklabels([f"{r['area']}\n{r['region']}" for r in rows], fontsize=7)
+    ax.set_ylabel("neural predictivity\n(median Pearson r)")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig

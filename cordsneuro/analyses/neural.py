@@ -59,9 +59,11 @@ __all__ = [
     "search_lag",
     "image_splits",
     "pearson_columns",
+    "median_pearson",
     "pls_fit",
     "ridge_fit",
     "RandomizedSplitPCA",
+    "planted_neural_data",
     "PairScores",
     "NeuralPredictivity",
     "temporal_predictivity",
@@ -255,8 +257,9 @@ def load_assembly(path: str | os.PathLike, *, engine: str | None = None) -> xr.D
 def _netcdf_engine() -> str:
     import importlib.util
 
-    for module, engine in (("h5netcdf", "h5netcdf"), ("netCDF4", "netcdf4"), ("scipy", "scipy")):
-        if importlib.util.find_spec(module) is not None:
+    for modules, engine in ((("netCDF4",), "netcdf4"), (("h5netcdf", "h5py"), "h5netcdf"),
+                            (("scipy",), "scipy")):  # fmt: skip
+        if all(importlib.util.find_spec(m) is not None for m in modules):
             return engine
     raise ImportError("reading NetCDF needs h5netcdf, netCDF4 or scipy")
 
@@ -348,6 +351,7 @@ def bin_model_activity(
     start = np.asarray(time_bin_start, dtype=float)
     end = np.asarray(time_bin_end, dtype=float)
     model = model.transpose(*DIMS)
+    dtype = np.result_type(model.dtype, np.float32)
     shifted = t + lag_ms
     blocks = []
     for a, b in zip(start, end):
@@ -358,7 +362,7 @@ def bin_model_activity(
                 f"(model steps end at {t.min():g} … {t.max():g} ms; record longer or change "
                 "the lag)"
             )
-        blocks.append(np.asarray(model.values[:, :, inside], dtype=np.float64).mean(axis=2))
+        blocks.append(model.values[:, :, inside].mean(axis=2, dtype=np.float64).astype(dtype))
     data = np.stack(blocks, axis=2)
     if image_ids is not None:
         image_ids = np.asarray(image_ids)
@@ -516,6 +520,13 @@ def pearson_columns(prediction: np.ndarray, target: np.ndarray) -> np.ndarray:
     return r
 
 
+def median_pearson(prediction: np.ndarray, target: np.ndarray) -> float:
+    """Median over neuroids of :func:`pearson_columns` (Brain-Score's per-split aggregate;
+    neuroids with an undefined r are left out; NaN if all are)."""
+    r = pearson_columns(prediction, target)
+    return float(np.nanmedian(r)) if np.any(np.isfinite(r)) else float("nan")
+
+
 def pls_fit(sxx: np.ndarray, sxy: np.ndarray, n_components: int = PLS_COMPONENTS) -> np.ndarray:
     """PLS2 regression coefficients from centred cross-products (kernel algorithm of Dayal &
     MacGregor 1997, algorithm 2), equal to scikit-learn's NIPALS ``PLSRegression(scale=False)``
@@ -651,6 +662,54 @@ def _shuffle_time(
     raise ValueError(f"shuffle must be 'presentation', 'neuroid' or 'global' (got {mode!r})")
 
 
+def planted_neural_data(
+    features: np.ndarray,
+    n_neuroids: int,
+    *,
+    noise: float = 1.0,
+    related: bool = True,
+    seed: int = 0,
+) -> np.ndarray:
+    """Synthetic recordings with a known answer, to check the method on a model's activity.
+
+    ``related=True``: a noisy linear map of the model's time-resolved activity,
+    ``y = x W + ε`` with ``W`` Gaussian (``units × n_neuroids``, scaled by ``1/√units``) and
+    ``ε`` white with s.d. ``noise`` × the s.d. of ``x W``: its temporal structure *is* the
+    model's, so unshuffled data must score above shuffled data. ``related=False``: the same
+    responses averaged over time, plus their deviations from that average permuted in time by
+    one random permutation per image: every image's time-averaged response is kept, but its
+    time course is unrelated to the model's, so unshuffled and shuffled data must score alike.
+
+    Parameters
+    ----------
+    features : ndarray
+        ``(images, bins, units)`` model activity in the neural bins.
+    n_neuroids : int
+    noise : float
+        Noise s.d. relative to the signal's.
+
+    Returns
+    -------
+    ndarray
+        ``(images, bins, n_neuroids)`` float64.
+    """
+    features = np.asarray(features)
+    if features.ndim != 3:
+        raise ValueError(f"features must be (images, bins, units), got shape {features.shape}")
+    rng = np.random.default_rng(seed)
+    n_units = features.shape[2]
+    w = (rng.standard_normal((n_units, int(n_neuroids))) / math.sqrt(n_units)).astype(
+        features.dtype
+    )
+    y = (features.reshape(-1, n_units) @ w).astype(np.float64).reshape(*features.shape[:2], -1)
+    y += noise * y.std() * rng.standard_normal(y.shape)
+    if related:
+        return y
+    mean = y.mean(axis=1, keepdims=True)
+    order = rng.permuted(np.tile(np.arange(y.shape[1]), (y.shape[0], 1)), axis=1)
+    return mean + np.take_along_axis(y - mean, order[:, :, None], axis=1)
+
+
 # ----------------------------------------------------------------------------- the score
 
 
@@ -665,8 +724,14 @@ class PairScores:
         ``(trials,)`` mean over splits of the median Pearson r over neuroids (Appendix E).
     time_averaged : ndarray
         ``(trials,)`` the classic Brain-Score on time-averaged responses, same splits.
-    t, p : float
-        Paired t-test of ``unshuffled`` against ``shuffled`` (``scipy.stats.ttest_rel``).
+    t, p_paired : float
+        Paired t-test of ``unshuffled`` against ``shuffled`` (``scipy.stats.ttest_rel``;
+        Appendix E).
+    p_exchangeable : float
+        The same statistic referred to the spread of the shuffles themselves:
+        ``t* = t / sqrt(trials + 1)`` (a prediction-interval t-test of the unshuffled score
+        against the shuffled population, ``trials − 1`` degrees of freedom). See
+        :func:`temporal_predictivity`, Notes.
     n_neuroids : int
         Neuroids scored (constant ones dropped).
     """
@@ -677,7 +742,8 @@ class PairScores:
     shuffled: np.ndarray
     time_averaged: np.ndarray
     t: float
-    p: float
+    p_paired: float
+    p_exchangeable: float
     n_neuroids: int
 
     def row(self) -> dict[str, Any]:
@@ -691,7 +757,8 @@ class PairScores:
             "shuffled_mean": float(np.mean(self.shuffled)),
             "shuffled_sd": sd(self.shuffled),
             "t": self.t,
-            "p": self.p,
+            "p_paired": self.p_paired,
+            "p_exchangeable": self.p_exchangeable,
             "time_averaged_mean": float(np.mean(self.time_averaged)),
             "time_averaged_sd": sd(self.time_averaged),
         }
@@ -717,7 +784,7 @@ class NeuralPredictivity:
         """The table as aligned text."""
         head = (
             f"{'area':<10} {'region':<8} {'neuroids':>8} {'unshuffled':>17} {'shuffled':>17} "
-            f"{'t':>8} {'p':>9} {'time-avg':>17}"
+            f"{'t':>8} {'p paired':>9} {'p exch.':>9} {'time-avg':>17}"
         )
         lines = [head, "-" * len(head)]
         for r in self.table():
@@ -725,7 +792,7 @@ class NeuralPredictivity:
                 f"{r['area']:<10} {r['region']:<8} {r['neuroids']:>8} "
                 f"{r['unshuffled_mean']:>8.4f} ± {r['unshuffled_sd']:<6.4f} "
                 f"{r['shuffled_mean']:>8.4f} ± {r['shuffled_sd']:<6.4f} "
-                f"{r['t']:>8.2f} {r['p']:>9.2e} "
+                f"{r['t']:>8.2f} {r['p_paired']:>9.2e} {r['p_exchangeable']:>9.2e} "
                 f"{r['time_averaged_mean']:>8.4f} ± {r['time_averaged_sd']:<6.4f}"
             )
         return "\n".join(lines)
@@ -806,8 +873,7 @@ def _fold_score(
         mean_y = y_train.mean(axis=0)
         coef = fit(sxx, z_train.T @ (y_train - mean_y))
         prediction = (z_test - mean_z) @ coef + mean_y
-        r = pearson_columns(prediction, y[test].reshape(-1, y.shape[-1]))
-        out.append(float(np.nanmedian(r)) if np.any(np.isfinite(r)) else float("nan"))
+        out.append(median_pearson(prediction, y[test].reshape(-1, y.shape[-1])))
     return out
 
 
@@ -899,7 +965,6 @@ def temporal_predictivity(
     every trial (only the split changes), so its p-value measures how consistently, across
     splits, the unshuffled score exceeds typical shuffles of the same data.
     """
-    from scipy import stats
     from tqdm.auto import tqdm
 
     neural = check_assembly(neural)
@@ -913,6 +978,10 @@ def temporal_predictivity(
         raise ValueError(f"n_pca must be a positive integer or None (got {n_pca!r})")
     if shuffle not in ("presentation", "neuroid", "global"):
         raise ValueError(f"shuffle must be 'presentation', 'neuroid' or 'global' (got {shuffle!r})")
+    if alternative not in ("two-sided", "greater", "less"):
+        raise ValueError(
+            f"alternative must be 'two-sided', 'greater' or 'less' (got {alternative!r})"
+        )
     fit = (
         (lambda sxx, sxy: pls_fit(sxx, sxy, n_components))
         if regression == "pls"
@@ -951,7 +1020,10 @@ def temporal_predictivity(
                 lag = float(lag_ms[area]) if isinstance(lag_ms, dict) else float(lag_ms)
             binned = _binned(activity, starts, ends, lag)
             model_index, _ = _align_images(binned, neural, str(area))
-            x = np.ascontiguousarray(binned.values.transpose(0, 2, 1)[model_index], dtype=np.float32)
+            x = binned.values.transpose(0, 2, 1)  # (images, bins, units)
+            if not np.array_equal(model_index, np.arange(x.shape[0])):
+                x = x[model_index]
+            x = np.ascontiguousarray(x, dtype=np.float32)  # no copy when already so
             key = (area, region)
             features[key], lags[f"{area}" if region is None else f"{area}|{region}"] = x, lag
             timecourses[f"model {area}" + ("" if region is None else f" ({region})")] = (
@@ -993,11 +1065,10 @@ def temporal_predictivity(
                 bar.update(1)
         for region in pair_regions:
             unshuffled, shuffled, averaged = np.nanmean(scores[region], axis=2)
-            test_result = stats.ttest_rel(unshuffled, shuffled, alternative=alternative)
+            t, p_paired, p_exchangeable = _paired_tests(unshuffled, shuffled, alternative)
             pairs.append(
                 PairScores(
-                    str(area), region, unshuffled, shuffled, averaged,
-                    float(test_result.statistic), float(test_result.pvalue),
+                    str(area), region, unshuffled, shuffled, averaged, t, p_paired, p_exchangeable,
                     targets[region].shape[2],
                 )  # fmt: skip
             )
@@ -1014,6 +1085,26 @@ def temporal_predictivity(
             "seed": seed,
         },  # fmt: skip
     )
+
+
+def _paired_tests(
+    unshuffled: np.ndarray, shuffled: np.ndarray, alternative: str
+) -> tuple[float, float, float]:
+    """Paired t-test (Appendix E) and its exchangeable counterpart ``t / sqrt(n + 1)``."""
+    from scipy import stats
+
+    n = len(unshuffled)
+    result = stats.ttest_rel(unshuffled, shuffled, alternative=alternative)
+    t = float(result.statistic)
+    t_star = t / math.sqrt(n + 1)
+    tail = stats.t(df=n - 1)
+    if alternative == "two-sided":
+        p_star = 2 * tail.sf(abs(t_star))
+    elif alternative == "greater":
+        p_star = tail.sf(t_star)
+    else:
+        p_star = tail.cdf(t_star)
+    return t, float(result.pvalue), float(p_star)
 
 
 def _reducer(x: np.ndarray, n_pca: int | None, oversample: int, seed: int):
