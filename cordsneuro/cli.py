@@ -173,6 +173,134 @@ def complexity(args: argparse.Namespace) -> int:
     return 0 if summary.agrees else 1
 
 
+def neural_score(args: argparse.Namespace) -> int:
+    """Time-resolved neural predictivity of a model's areas with the temporal-shuffle control
+    (Section 5, Fig. 6, Appendix E)."""
+    import numpy as np
+
+    from cordsneuro.analyses import neural
+
+    def fail(message: str) -> SystemExit:
+        return SystemExit(f"cordsneuro neural score: error: {message}")
+
+    for label, path in (("--csv", args.csv), ("--plots", args.plots)):
+        if path is not None and not path.parent.exists():
+            raise fail(f"{label} directory {path.parent} does not exist")
+    try:
+        data = neural.load_assembly(args.data)
+        starts, ends = data["time_bin_start"].values, data["time_bin_end"].values
+        lag: float | str = args.lag
+        lag_search = None
+        if args.lag_search is not None:
+            low, high, step = args.lag_search
+            if step <= 0 or high < low:
+                raise fail("--lag-search needs MIN <= MAX and STEP > 0 (ms)")
+            lag_search = np.arange(low, high + step / 2, step)
+        if args.model.suffix == ".nc":
+            import xarray as xr
+
+            with xr.open_dataarray(args.model) as da:
+                activity = da.load()
+            if lag_search is not None:
+                lag = "search"
+        else:
+            activity, applied = _record_model(args, data, starts, ends, lag_search)
+        result = neural.temporal_predictivity(
+            activity,
+            data,
+            areas=args.areas if args.model.suffix == ".nc" else None,
+            regions=args.regions,
+            lag_ms=lag,
+            lag_search_ms=lag_search if lag_search is not None else (0.0,),
+            n_splits=args.splits,
+            n_trials=args.trials,
+            regression=args.regression,
+            n_components=args.components,
+            alpha=args.alpha,
+            n_pca=None if args.pca == 0 else args.pca,
+            shuffle=args.shuffle,
+            seed=args.seed,
+            progress=not args.quiet,
+        )
+    except (ValueError, FileNotFoundError, TypeError) as err:
+        raise fail(str(err)) from None
+    if args.model.suffix != ".nc":
+        result.lags_ms = applied  # applied while recording
+    print(result.format_table())
+    print(f"lags (ms): {result.lags_ms}")
+    print(
+        "p paired: Appendix E's paired t-test over trials; p exch.: the same t referred to the "
+        "spread of the shuffles (t / sqrt(trials + 1)), which does not call data whose time "
+        "courses are unrelated to the model's significant"
+    )
+    if args.csv is not None:
+        print(f"table written to {result.to_csv(args.csv)}")
+    if args.plots is not None:
+        args.plots.mkdir(parents=True, exist_ok=True)
+        result.plot_timecourses().savefig(args.plots / "fig6b_timecourses.png", dpi=150)
+        result.plot_scores().savefig(args.plots / "fig6c_scores.png", dpi=150)
+        print(f"figures written to {args.plots}")
+    return 0
+
+
+def _record_model(args, data, starts, ends, lag_search):
+    """Simulate the model on the stimuli and bin its areas (the lag searched on the first
+    --lag-images images when asked)."""
+    import numpy as np
+
+    from cordsneuro.analyses import neural
+
+    if args.stimuli is None:
+        raise ValueError("a model (not a recorded .nc activity) needs --stimuli images.npz")
+    if args.areas is None:
+        raise ValueError("a model needs --areas (area indices to record, e.g. 6 7)")
+    if args.model.is_dir():
+        from cordsneuro import load
+
+        model = load(args.model)
+    else:
+        from cordsneuro.models import cordsnet
+
+        builders = {f"cordsnet_r{d}": getattr(cordsnet, f"cordsnet_r{d}") for d in (2, 4, 6, 8)}
+        if str(args.model) not in builders:
+            raise ValueError(
+                f"MODEL must be a recorded activity (.nc), a saved model directory or one of "
+                f"{sorted(builders)} (got {str(args.model)!r})"
+            )
+        model = builders[str(args.model)](weights=args.weights)
+    model.eval()
+    stimuli = np.load(args.stimuli)
+    for key in ("images", "image_ids"):
+        if key not in stimuli:
+            raise ValueError(f"--stimuli {args.stimuli} has no array {key!r}")
+    images, ids = stimuli["images"], [str(i) for i in stimuli["image_ids"]]
+    areas = [int(a) for a in args.areas]
+    lags = {a: float(args.lag) for a in areas}
+    if lag_search is not None:
+        import torch
+
+        from cordsneuro.models.cordsnet import Protocol
+
+        n = min(args.lag_images, len(ids))
+        duration = float(np.max(ends)) - float(np.min(lag_search))
+        with torch.no_grad():
+            trajectory = model.simulate(
+                torch.as_tensor(images[:n]).float(),
+                Protocol.classification(stimulus_ms=model.dt * np.ceil(duration / model.dt)),
+                record_areas=areas,
+                record_outputs=False,
+            )
+        for a in areas:
+            found = neural.search_lag(trajectory.to_xarray([a]), data, lag_search)
+            lags[a] = found.lag_ms
+            print(f"area {a}: lag search on {n} images -> {found.lag_ms:g} ms")
+    activity = neural.record_binned(
+        model, images, ids, areas, starts, ends, lag_ms=lags,
+        batch_size=args.batch_size, progress=not args.quiet,
+    )  # fmt: skip
+    return activity, {str(a): lag for a, lag in lags.items()}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cordsneuro",
@@ -260,6 +388,78 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", type=Path, metavar="PATH", help="also save the Fig. 2C plot (PNG)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=complexity)
+
+    group = sub.add_parser(
+        "neural",
+        help="compare model activity with neural recordings over time (Fig. 6)",
+        description="Neural-data analyses (Section 5, Fig. 6, Appendix E).",
+    )
+    neural_sub = group.add_subparsers(dest="neural_command", metavar="<neural command>")
+    neural_sub.required = True
+    p = neural_sub.add_parser(
+        "score",
+        help="time-resolved Brain-Score with a temporal-shuffle control (Fig. 6C)",
+        description="Fit the model's activity, bin by bin, to neural recordings and compare the "
+        "fit with the same recordings shuffled in time (Appendix E): per trial the images are "
+        "split --splits ways (90/10); for each split a PLS regression (Brain-Score's, 25 "
+        "components) maps the [N_t*N_i, N_1] model matrix (reduced by a randomized PCA fitted "
+        "on the training images) to the [N_t*N_i, N_2] neural matrix; the test score is the "
+        "median over neuroids of the Pearson r over time bins x test images, averaged over "
+        "splits. --trials trials give paired scores and a paired t-test; the classic "
+        "time-averaged score is printed alongside. MODEL is a recorded activity (.nc, dims "
+        "time_bin/presentation/neuroid with time_bin_start/time_bin_end in ms, image_id and "
+        "optionally area), a saved model directory or cordsnet_r2 ... cordsnet_r8 (with "
+        "--weights); a model is simulated on --stimuli from its spontaneous state. DATA is a "
+        "NetCDF assembly in Brain-Score's NeuroidAssembly layout (presentation x neuroid x "
+        "time_bin; image_id, region, time_bin_start/time_bin_end in ms).",
+    )
+    p.add_argument("model", type=Path, metavar="MODEL")
+    p.add_argument("data", type=Path, metavar="DATA")
+    p.add_argument("--areas", nargs="+", metavar="AREA", help="model areas (default all)")
+    p.add_argument("--regions", nargs="+", metavar="REGION", help="brain regions (default all)")
+    p.add_argument(
+        "--stimuli",
+        type=Path,
+        metavar="NPZ",
+        help="images for a model: .npz with 'images' (N, C, H, W), already normalised as the "
+        "model expects, and 'image_ids' (the ids used in DATA)",
+    )
+    p.add_argument("--weights", help="weights of a cordsnet_rN builder (None, imagenet, path)")
+    p.add_argument("--lag", type=float, default=0.0, help="model-to-neural lag in ms (default 0)")
+    p.add_argument(
+        "--lag-search",
+        type=float,
+        nargs=3,
+        metavar=("MIN", "MAX", "STEP"),
+        help="search the lag (ms) that aligns the model's population time course with the "
+        "neural one (per area; per area and region for a recorded activity)",
+    )
+    p.add_argument(
+        "--lag-images",
+        type=_positive_int,
+        default=64,
+        help="images simulated at full time resolution for the lag search (default 64)",
+    )
+    p.add_argument("--trials", type=_positive_int, default=20, help="trials (default 20)")
+    p.add_argument("--splits", type=_positive_int, default=10, help="splits (default 10)")
+    p.add_argument("--regression", choices=["pls", "ridge"], default="pls")
+    p.add_argument("--components", type=_positive_int, default=25, help="PLS components")
+    p.add_argument("--alpha", type=_nonnegative_float, default=1.0, help="ridge penalty")
+    p.add_argument(
+        "--pca",
+        type=int,
+        default=100,
+        help="principal components of the model matrix per split (0: no reduction)",
+    )
+    p.add_argument(
+        "--shuffle", choices=["presentation", "neuroid", "global"], default="presentation"
+    )
+    p.add_argument("--batch-size", type=_positive_int, default=32, help="images per simulation")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--csv", type=Path, metavar="PATH", help="write the table as CSV")
+    p.add_argument("--plots", type=Path, metavar="DIR", help="write Fig. 6B and 6C PNGs there")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=neural_score)
     return parser
 
 

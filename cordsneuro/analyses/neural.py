@@ -55,6 +55,7 @@ __all__ = [
     "load_assembly",
     "load_brainscore_assembly",
     "bin_model_activity",
+    "record_binned",
     "LagSearch",
     "search_lag",
     "image_splits",
@@ -395,6 +396,76 @@ def bin_model_activity(
         },
         name="model",
     )
+
+
+def record_binned(
+    model: Any,
+    images: Any,
+    image_ids: Sequence[Any],
+    areas: Sequence[int],
+    time_bin_start: Sequence[float],
+    time_bin_end: Sequence[float],
+    *,
+    lag_ms: float | dict[int, float] = 0.0,
+    batch_size: int = 32,
+    progress: bool = True,
+) -> dict[str, xr.DataArray]:
+    """Simulate a CordsNet on images and keep its areas' activity binned to the neural bins.
+
+    The image is shown from the spontaneous state (the published protocol,
+    :meth:`Protocol.classification <cordsneuro.models.cordsnet.Protocol.classification>`) for
+    as long as the last bin needs (``max(time_bin_end) − lag_ms``, rounded up to whole steps);
+    batches of images are simulated one at a time and binned at once
+    (:func:`bin_model_activity`), so memory holds one batch at full time resolution.
+
+    Parameters
+    ----------
+    model : CordsNet
+    images : Tensor or ndarray
+        ``(N_i, C, H, W)`` as the model expects them (already normalised).
+    image_ids : sequence
+        One id per image.
+    areas : sequence of int
+        Area indices to record.
+    time_bin_start, time_bin_end : sequence of float
+        Neural bins (ms from stimulus onset).
+    lag_ms : float or dict
+        As in :func:`bin_model_activity`; per area if a dict ``{area: ms}``.
+
+    Returns
+    -------
+    dict
+        ``{str(area): DataArray presentation × neuroid × time_bin}`` (float32).
+    """
+    import torch
+    import xarray as xr
+    from tqdm.auto import tqdm
+
+    from cordsneuro.models.cordsnet import Protocol
+
+    images = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images)
+    if images.ndim != 4:
+        raise ValueError(f"images must be (N_i, C, H, W), got shape {tuple(images.shape)}")
+    if len(image_ids) != images.shape[0]:
+        raise ValueError(f"image_ids has {len(image_ids)} entries for {images.shape[0]} images")
+    lags = {a: float(lag_ms[a] if isinstance(lag_ms, dict) else lag_ms) for a in areas}
+    duration = max(float(np.max(time_bin_end)) - min(lags.values()), model.dt)
+    duration = math.ceil(duration / model.dt - 1e-9) * model.dt
+    protocol = Protocol.classification(stimulus_ms=duration)
+    parts: dict[str, list[xr.DataArray]] = {str(a): [] for a in areas}
+    for first in tqdm(range(0, images.shape[0], batch_size), disable=not progress,
+                      desc="recording", unit="batch"):  # fmt: skip
+        batch = images[first : first + batch_size].float()
+        with torch.no_grad():
+            trajectory = model.simulate(batch, protocol, record_areas=list(areas),
+                                        record_outputs=False)  # fmt: skip
+        ids = list(image_ids[first : first + batch_size])
+        for a in areas:
+            parts[str(a)].append(
+                bin_model_activity(trajectory.to_xarray([a]), time_bin_start, time_bin_end,
+                                   lag_ms=lags[a], image_ids=ids)  # fmt: skip
+            )
+    return {a: xr.concat(p, dim="presentation") for a, p in parts.items()}
 
 
 def _normalised_timecourse(values: np.ndarray) -> np.ndarray:

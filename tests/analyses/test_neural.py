@@ -293,3 +293,48 @@ def test_result_table_csv_and_figures(tmp_path):
     assert path.read_text().splitlines()[0].startswith("area,region,neuroids")
     assert isinstance(result.plot_timecourses(), Figure)
     assert isinstance(result.plot_scores(), Figure)
+
+
+# ----------------------------------------------------------------------------- CordsNet and CLI
+
+
+def test_record_binned_equals_binning_the_full_recording():
+    import torch
+
+    from cordsneuro.analyses.neural import record_binned
+    from cordsneuro.models.cordsnet import Protocol, cordsnet_r2
+
+    torch.manual_seed(0)
+    model = cordsnet_r2(image_size=16).eval()
+    images = torch.rand(5, 3, 16, 16)
+    ids = [f"im{i}" for i in range(5)]
+    starts, ends = np.array([10.0, 20.0, 30.0]), np.array([20.0, 30.0, 40.0])
+    binned = record_binned(model, images, ids, [0, 1], starts, ends, lag_ms={0: 0.0, 1: 10.0},
+                           batch_size=2, progress=False)  # fmt: skip
+    with torch.no_grad():
+        full = model.simulate(images, Protocol.classification(stimulus_ms=40.0), record_areas=[1])
+    expected = bin_model_activity(full.to_xarray(), starts, ends, lag_ms=10.0, image_ids=ids)
+    assert set(binned) == {"0", "1"}
+    np.testing.assert_allclose(binned["1"].values, expected.values, rtol=1e-5, atol=1e-6)
+    assert list(binned["1"]["image_id"].values) == ids
+
+
+def test_cli_scores_a_recorded_activity(tmp_path, capsys):
+    from cordsneuro.cli import main
+
+    x = model_features(40, 5, 30, seed=14)
+    model, neural = as_arrays(x, planted_neural_data(x, 6, seed=15))
+    save_assembly(model, tmp_path / "model.nc")
+    save_assembly(neural, tmp_path / "data.nc")
+    args = [
+        "neural", "score", str(tmp_path / "model.nc"), str(tmp_path / "data.nc"),
+        "--trials", "3", "--splits", "4", "--pca", "10", "--quiet",
+        "--csv", str(tmp_path / "scores.csv"), "--plots", str(tmp_path / "plots"),
+    ]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "unshuffled" in out and "p paired" in out
+    assert (tmp_path / "scores.csv").is_file()
+    assert (tmp_path / "plots" / "fig6c_scores.png").is_file()
+    with pytest.raises(SystemExit, match="regions \\['V1'\\] are not in the neural data"):
+        main(args[:4] + ["--regions", "V1", "--quiet"])
