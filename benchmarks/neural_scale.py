@@ -3,8 +3,8 @@
 The paper's V4/IT comparison has N_t = 20 time bins, N_i = 640 images and N_2 = 168 neuroids;
 CordsNet-R8's second-to-last area holds N_1 = 25,088 units at 224². The score runs 10 splits ×
 20 trials × 2 conditions (unshuffled, shuffled) plus the time-averaged score. The model activity
-here is synthetic (a few temporal modes mixed per image, rectified, plus noise: simulating R8 on
-640 images takes hours on a CPU) and the neural data are a noisy linear map of it
+here is synthetic (:func:`cordsneuro.analyses.neural.synthetic_model_activity`: a few temporal
+modes mixed per image, rectified, plus noise; simulating R8 on 640 images takes hours on a CPU) and the neural data are a noisy linear map of it
 (:func:`cordsneuro.analyses.neural.planted_neural_data`), so the run also shows the expected
 answer: unshuffled ≫ shuffled.
 
@@ -32,28 +32,6 @@ def cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def model_activity(n_images: int, n_bins: int, n_units: int, seed: int, chunk: int = 32):
-    """``(images, bins, units)`` float32: ``relu(Σ_m f_m(t) (s_i A_m)) + noise`` with four
-    smooth temporal modes ``f_m`` (rise and decay at different speeds) and random image codes
-    ``s_i``, built a chunk of images at a time."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    t = np.arange(n_bins) + 0.5
-    taus = np.linspace(1.0, n_bins / 2, 4)
-    modes = np.stack([(1 - np.exp(-t / tau)) * np.exp(-t / (3 * tau)) for tau in taus])
-    mixing = (rng.standard_normal((4, 16, n_units)) / 4).astype(np.float32)
-    codes = rng.standard_normal((n_images, 16)).astype(np.float32)
-    x = np.empty((n_images, n_bins, n_units), dtype=np.float32)
-    for start in range(0, n_images, chunk):
-        h = np.einsum("id,mdu->imu", codes[start : start + chunk], mixing)
-        block = np.einsum("mt,imu->itu", modes.astype(np.float32), h)
-        np.maximum(block, 0, out=block)
-        block += 0.1 * rng.standard_normal(block.shape, dtype=np.float32)
-        x[start : start + chunk] = block
-    return x
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
@@ -75,11 +53,12 @@ def main() -> None:
     from cordsneuro.analyses.neural import (
         neural_assembly,
         planted_neural_data,
+        synthetic_model_activity,
         temporal_predictivity,
     )
 
     start = time.perf_counter()
-    x = model_activity(args.images, args.bins, args.units, args.seed)
+    x = synthetic_model_activity(args.images, args.bins, args.units, seed=args.seed)
     y = planted_neural_data(x, args.neuroids, noise=1.0, seed=args.seed + 1)
     edges = 70.0 + 10.0 * np.arange(args.bins + 1)  # 10 ms bins from 70 ms (as MajajHong2015)
     ids = [f"image{i:04d}" for i in range(args.images)]
@@ -135,7 +114,10 @@ def main() -> None:
                 "wall_s": round(wall, 1),
                 "cpu_s": round(cpu_s() - cpu_before, 1),
                 "peak_rss_gib": round(peak_gib(), 2),
-                "loadavg_1min_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+                "loadavg_1min_before_after": [
+                    round(load_before[0], 2),
+                    round(os.getloadavg()[0], 2),
+                ],
                 "unshuffled": round(row["unshuffled_mean"], 4),
                 "shuffled": round(row["shuffled_mean"], 4),
                 "t": round(row["t"], 1),

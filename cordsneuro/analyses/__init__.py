@@ -13,6 +13,9 @@ Names are imported lazily (``import cordsneuro.analyses`` does not import torch 
   :func:`describe_attractor`
 - dimensionality (eq. 3, Fig. 4C): :class:`PCA`, :func:`participation_ratio`,
   :func:`cumulative_variance_explained`
+- neural predictivity over time (Fig. 6, Appendix E): :func:`temporal_predictivity`,
+  :class:`NeuralPredictivity`, :func:`neural_assembly`, :func:`load_assembly`,
+  :func:`save_assembly`, :func:`bin_model_activity`, :func:`search_lag`
 """
 
 from __future__ import annotations
@@ -50,6 +53,14 @@ _LAZY = {
     "PCA": "dimensionality",
     "participation_ratio": "dimensionality",
     "cumulative_variance_explained": "dimensionality",
+    # neural predictivity
+    "temporal_predictivity": "neural",
+    "NeuralPredictivity": "neural",
+    "neural_assembly": "neural",
+    "load_assembly": "neural",
+    "save_assembly": "neural",
+    "bin_model_activity": "neural",
+    "search_lag": "neural",
 }
 
 __all__ = sorted(_LAZY)
@@ -64,4 +75,4 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted([*__all__, "regimes", "spectra", "fixed_points", "dimensionality"])
+    return sorted([*__all__, "regimes", "spectra", "fixed_points", "dimensionality", "neural"])

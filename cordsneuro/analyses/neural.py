@@ -64,6 +64,7 @@ __all__ = [
     "pls_fit",
     "ridge_fit",
     "RandomizedSplitPCA",
+    "synthetic_model_activity",
     "planted_neural_data",
     "PairScores",
     "NeuralPredictivity",
@@ -217,7 +218,9 @@ def check_assembly(
             .rename(image_id="presentation_image")
         )
         assembly = assembly.rename(presentation_image="presentation")
-        assembly = assembly.assign_coords(image_id=("presentation", assembly["presentation"].values))
+        assembly = assembly.assign_coords(
+            image_id=("presentation", assembly["presentation"].values)
+        )
         assembly = assembly.drop_vars("presentation").transpose(*DIMS)
     values = np.asarray(assembly.values, dtype=np.float64)
     if not np.all(np.isfinite(values)):
@@ -287,8 +290,11 @@ def load_brainscore_assembly(
     plain = xr.DataArray(  # pragma: no cover
         np.asarray(assembly.values),
         dims=assembly.dims,
-        coords={k: (v.dims, np.asarray(v.values)) for k, v in assembly.coords.items()
-                if len(v.dims) == 1 and k not in assembly.dims},
+        coords={
+            k: (v.dims, np.asarray(v.values))
+            for k, v in assembly.coords.items()
+            if len(v.dims) == 1 and k not in assembly.dims
+        },
     )
     return check_assembly(plain, name=identifier)  # pragma: no cover
 
@@ -378,11 +384,7 @@ def bin_model_activity(
         image_ids = model["presentation_index"].values
     else:
         image_ids = np.arange(model.sizes["presentation"])
-    keep = {
-        k: ("neuroid", v.values)
-        for k, v in model.coords.items()
-        if v.dims == ("neuroid",)
-    }
+    keep = {k: ("neuroid", v.values) for k, v in model.coords.items() if v.dims == ("neuroid",)}
     import xarray as xr
 
     return xr.DataArray(
@@ -462,8 +464,13 @@ def record_binned(
         ids = list(image_ids[first : first + batch_size])
         for a in areas:
             parts[str(a)].append(
-                bin_model_activity(trajectory.to_xarray([a]), time_bin_start, time_bin_end,
-                                   lag_ms=lags[a], image_ids=ids)  # fmt: skip
+                bin_model_activity(
+                    trajectory.to_xarray([a]),
+                    time_bin_start,
+                    time_bin_end,
+                    lag_ms=lags[a],
+                    image_ids=ids,
+                )  # fmt: skip
             )
     return {a: xr.concat(p, dim="presentation") for a, p in parts.items()}
 
@@ -716,9 +723,7 @@ class RandomizedSplitPCA:
         return z.reshape(x.shape[0], n_bins, -1)
 
 
-def _shuffle_time(
-    y: np.ndarray, mode: str, rng: np.random.Generator
-) -> np.ndarray:
+def _shuffle_time(y: np.ndarray, mode: str, rng: np.random.Generator) -> np.ndarray:
     """Neural data ``(images, bins, neuroids)`` shuffled along time (see
     :func:`temporal_predictivity`)."""
     n_images, n_bins, n_neuroids = y.shape
@@ -731,6 +736,45 @@ def _shuffle_time(
         order = rng.permuted(np.tile(np.arange(n_bins)[:, None], (n_images, 1, n_neuroids)), axis=1)
         return np.take_along_axis(y, order, axis=1)
     raise ValueError(f"shuffle must be 'presentation', 'neuroid' or 'global' (got {mode!r})")
+
+
+def synthetic_model_activity(
+    n_images: int,
+    n_bins: int,
+    n_units: int,
+    *,
+    n_modes: int = 4,
+    noise: float = 0.1,
+    seed: int = 0,
+    chunk: int = 32,
+) -> np.ndarray:
+    """Model-like activity with image-dependent time courses, for checks at any scale.
+
+    ``x[i, t, u] = relu(Σ_m f_m(t) (s_i A_m)_u) + noise``: ``n_modes`` smooth temporal modes
+    ``f_m`` (a rise and a decay at speeds spread over the ``n_bins``), mixed with weights that
+    depend on a random 16-dimensional image code ``s_i``; built a chunk of images at a time in
+    float32 (640 × 20 × 25,088 units: 1.2 GiB).
+
+    Returns
+    -------
+    ndarray
+        ``(n_images, n_bins, n_units)`` float32.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_bins) + 0.5
+    taus = np.linspace(1.0, max(n_bins / 2, 1.0), n_modes)
+    modes = np.stack([(1 - np.exp(-t / tau)) * np.exp(-t / (3 * tau)) for tau in taus])
+    modes = modes.astype(np.float32)
+    mixing = (rng.standard_normal((n_modes, 16, n_units)) / 4).astype(np.float32)
+    codes = rng.standard_normal((n_images, 16)).astype(np.float32)
+    x = np.empty((n_images, n_bins, n_units), dtype=np.float32)
+    for first in range(0, n_images, chunk):
+        mixed = np.einsum("id,mdu->imu", codes[first : first + chunk], mixing)
+        block = np.einsum("mt,imu->itu", modes, mixed)
+        np.maximum(block, 0, out=block)
+        block += noise * rng.standard_normal(block.shape, dtype=np.float32)
+        x[first : first + chunk] = block
+    return x
 
 
 def planted_neural_data(
@@ -818,7 +862,11 @@ class PairScores:
     n_neuroids: int
 
     def row(self) -> dict[str, Any]:
-        sd = (lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else 0.0)
+        """The table row: means and sample s.d. over trials, t and p values."""
+
+        def sd(values: np.ndarray) -> float:
+            return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
         return {
             "area": self.area,
             "region": self.region,
@@ -1073,7 +1121,11 @@ def temporal_predictivity(
     targets = {}
     for region in regions:
         sel = neural.isel(neuroid=np.flatnonzero(neural["region"].values.astype(str) == region))
-        ids = sel["neuroid_id"].values if "neuroid_id" in sel.coords else np.arange(sel.sizes["neuroid"])
+        ids = (
+            sel["neuroid_id"].values
+            if "neuroid_id" in sel.coords
+            else np.arange(sel.sizes["neuroid"])
+        )
         y, _ = _drop_constant(sel.values.transpose(0, 2, 1), np.asarray(ids), region)
         targets[region] = y
 
@@ -1139,7 +1191,14 @@ def temporal_predictivity(
             t, p_paired, p_exchangeable = _paired_tests(unshuffled, shuffled, alternative)
             pairs.append(
                 PairScores(
-                    str(area), region, unshuffled, shuffled, averaged, t, p_paired, p_exchangeable,
+                    str(area),
+                    region,
+                    unshuffled,
+                    shuffled,
+                    averaged,
+                    t,
+                    p_paired,
+                    p_exchangeable,
                     targets[region].shape[2],
                 )  # fmt: skip
             )
@@ -1150,9 +1209,15 @@ def temporal_predictivity(
         (starts + ends) / 2,
         lags,
         {
-            "n_splits": n_splits, "n_trials": n_trials, "regression": regression,
-            "n_components": n_components, "alpha": alpha, "n_pca": n_pca,
-            "pca_oversample": pca_oversample, "shuffle": shuffle, "alternative": alternative,
+            "n_splits": n_splits,
+            "n_trials": n_trials,
+            "regression": regression,
+            "n_components": n_components,
+            "alpha": alpha,
+            "n_pca": n_pca,
+            "pca_oversample": pca_oversample,
+            "shuffle": shuffle,
+            "alternative": alternative,
             "seed": seed,
         },  # fmt: skip
     )

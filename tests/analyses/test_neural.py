@@ -22,22 +22,13 @@ from cordsneuro.analyses.neural import (
     pls_fit,
     save_assembly,
     search_lag,
+    synthetic_model_activity,
     temporal_predictivity,
 )
 
 
 def model_features(n_images, n_bins, n_units, seed=0):
-    """``(images, bins, units)``: rectified mixtures of four smooth temporal modes whose
-    weights depend on the image, plus a little noise (time courses differ across images)."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(n_bins) + 0.5
-    modes = np.stack(
-        [(1 - np.exp(-t / tau)) * np.exp(-t / (3 * tau)) for tau in np.linspace(1, n_bins / 2, 4)]
-    )
-    codes = rng.standard_normal((n_images, 8))
-    mixing = rng.standard_normal((4, 8, n_units)) / 3
-    x = np.einsum("mt,imu->itu", modes, np.einsum("id,mdu->imu", codes, mixing))
-    return np.maximum(x, 0) + 0.05 * rng.standard_normal(x.shape)
+    return synthetic_model_activity(n_images, n_bins, n_units, noise=0.05, seed=seed)
 
 
 def as_arrays(x, y, bin_ms=10.0, region="IT"):
@@ -113,7 +104,7 @@ def test_pls_equals_scikit_learn_nipals():
 def test_split_pca_uses_training_rows_only_and_matches_exact_pca():
     rng = np.random.default_rng(2)
     n_images, n_bins, n_units, rank = 40, 5, 300, 12
-    x = (rng.standard_normal((n_images * n_bins, rank)) @ rng.standard_normal((rank, n_units)))
+    x = rng.standard_normal((n_images * n_bins, rank)) @ rng.standard_normal((rank, n_units))
     x = x.reshape(n_images, n_bins, n_units)
     train, test = np.arange(32), np.arange(32, 40)
     z = RandomizedSplitPCA(x, rank, oversample=10, seed=0).transform(train, test)
@@ -219,7 +210,9 @@ def test_mismatched_images_few_images_and_constant_neuroids():
 def test_planted_temporal_relation_is_detected():
     x = model_features(120, 10, 200, seed=3)
     model, neural = as_arrays(x, planted_neural_data(x, 20, noise=1.0, seed=4))
-    result = temporal_predictivity(model, neural, n_trials=10, n_splits=10, n_pca=40, progress=False)
+    result = temporal_predictivity(
+        model, neural, n_trials=10, n_splits=10, n_pca=40, progress=False
+    )
     row = result.table()[0]
     assert row["unshuffled_mean"] > row["shuffled_mean"] + 0.02
     assert row["p_paired"] < 1e-6 and row["p_exchangeable"] < 1e-4
@@ -229,7 +222,9 @@ def test_same_time_averages_without_temporal_relation_score_alike():
     x = model_features(120, 10, 200, seed=5)
     y = planted_neural_data(x, 20, noise=1.0, related=False, seed=6)
     model, neural = as_arrays(x, y)
-    result = temporal_predictivity(model, neural, n_trials=10, n_splits=10, n_pca=40, progress=False)
+    result = temporal_predictivity(
+        model, neural, n_trials=10, n_splits=10, n_pca=40, progress=False
+    )
     row = result.table()[0]
     assert abs(row["unshuffled_mean"] - row["shuffled_mean"]) < 0.01
     assert row["p_exchangeable"] > 0.05
