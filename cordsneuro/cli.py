@@ -301,13 +301,19 @@ def _record_model(args, data, starts, ends, lag_search):
     return activity, {str(a): lag for a, lag in lags.items()}
 
 
+def _subcommands(parser: argparse.ArgumentParser, dest: str, metavar: str):
+    """Required git-style subcommands of ``parser``."""
+    sub = parser.add_subparsers(dest=dest, metavar=metavar)
+    sub.required = True
+    return sub
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cordsneuro",
         description="Continuous-time RNN dynamical systems for neuroscience (CordsNet and friends).",
     )
-    sub = parser.add_subparsers(dest="command", metavar="<command>")
-    sub.required = True
+    sub = _subcommands(parser, "command", "<command>")
 
     p = sub.add_parser(
         "quickstart",
@@ -394,8 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="compare model activity with neural recordings over time (Fig. 6)",
         description="Neural-data analyses (Section 5, Fig. 6, Appendix E).",
     )
-    neural_sub = group.add_subparsers(dest="neural_command", metavar="<neural command>")
-    neural_sub.required = True
+    neural_sub = _subcommands(group, "neural_command", "<neural command>")
     p = neural_sub.add_parser(
         "score",
         help="time-resolved Brain-Score with a temporal-shuffle control (Fig. 6C)",

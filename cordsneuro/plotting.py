@@ -25,6 +25,14 @@ def _pyplot() -> Any:
     return plt
 
 
+def _figure_axes(ax: Any, figsize: tuple[float, float]) -> tuple[Any, Any]:
+    """``(figure, axes)``: a new figure of ``figsize`` (inches) when ``ax`` is None, else
+    ``ax`` and its figure."""
+    if ax is None:
+        return _pyplot().subplots(figsize=figsize)
+    return ax.figure, ax
+
+
 def plot_complexity(
     rows: Sequence[Any],
     annotate: Sequence[str] = ("resnet18", "vit_h_14"),
@@ -357,11 +365,7 @@ def plot_noise_robustness(
 ) -> Figure:
     """Fig. 3C: mean-squared deviation of the output layer from its noiseless activity
     against the input noise level, one line per model (``{label: values}``)."""
-    plt = _pyplot()
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(4.5, 3.5))
-    else:
-        fig = ax.figure
+    fig, ax = _figure_axes(ax, (4.5, 3.5))
     for label, values in deviations.items():
         ax.plot(list(noise_levels), list(values), "o-", label=label)
     ax.set_yscale("log")
@@ -608,11 +612,7 @@ def plot_neural_timecourses(
     bin_centres_ms : sequence of float
         Centre of each time bin (ms from stimulus onset).
     """
-    plt = _pyplot()
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(4.5, 3.5))
-    else:
-        fig = ax.figure
+    fig, ax = _figure_axes(ax, (4.5, 3.5))
     for label, values in timecourses.items():
         style = "--" if str(label).startswith("model") else "-"
         ax.plot(list(bin_centres_ms), list(values), style, marker="o", ms=3, label=label)
@@ -637,12 +637,8 @@ def plot_neural_predictivity(result: Any, test: str = "exchangeable", ax: Any = 
 
     if test not in ("exchangeable", "paired"):
         raise ValueError(f"test must be 'exchangeable' or 'paired' (got {test!r})")
-    plt = _pyplot()
     rows = result.table()
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(rows), 3.5))
-    else:
-        fig = ax.figure
+    fig, ax = _figure_axes(ax, (1.2 + 1.1 * len(rows), 3.5))
     x = np.arange(len(rows))
     width = 0.38
     for offset, key, color, label in (
