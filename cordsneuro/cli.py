@@ -279,14 +279,12 @@ def _record_model(args, data, starts, ends, lag_search):
     if lag_search is not None:
         import torch
 
-        from cordsneuro.models.cordsnet import Protocol
-
         n = min(args.lag_images, len(ids))
         duration = float(np.max(ends)) - float(np.min(lag_search))
         with torch.no_grad():
             trajectory = model.simulate(
                 torch.as_tensor(images[:n]).float(),
-                Protocol.classification(stimulus_ms=model.dt * np.ceil(duration / model.dt)),
+                neural.stimulus_protocol(duration, args.image_ms, model.dt),
                 record_areas=areas,
                 record_outputs=False,
             )
@@ -295,7 +293,7 @@ def _record_model(args, data, starts, ends, lag_search):
             lags[a] = found.lag_ms
             print(f"area {a}: lag search on {n} images -> {found.lag_ms:g} ms")
     activity = neural.record_binned(
-        model, images, ids, areas, starts, ends, lag_ms=lags,
+        model, images, ids, areas, starts, ends, lag_ms=lags, image_ms=args.image_ms,
         batch_size=args.batch_size, progress=not args.quiet,
     )  # fmt: skip
     return activity, {str(a): lag for a, lag in lags.items()}
@@ -430,6 +428,11 @@ def build_parser() -> argparse.ArgumentParser:
         "model expects, and 'image_ids' (the ids used in DATA)",
     )
     p.add_argument("--weights", help="weights of a cordsnet_rN builder (None, imagenet, path)")
+    p.add_argument(
+        "--image-ms",
+        type=_nonnegative_float,
+        help="stimulus duration in ms, then a blank screen (default: the image throughout)",
+    )
     p.add_argument("--lag", type=float, default=0.0, help="model-to-neural lag in ms (default 0)")
     p.add_argument(
         "--lag-search",

@@ -13,7 +13,7 @@
 The model activity is :func:`~cordsneuro.analyses.neural.synthetic_model_activity`. One JSON
 line per check.
 
-    python examples/neural_ground_truth.py [--repeats 30]
+    python examples/neural_ground_truth.py [--repeats 30] [--checks related null lag]
 """
 
 from __future__ import annotations
@@ -61,13 +61,25 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=30)
     p.add_argument("--null-images", type=int, default=160)
     p.add_argument("--null-bins", type=int, default=10)
+    p.add_argument("--checks", nargs="+", default=["related", "null", "lag"])
     args = p.parse_args()
+    if "related" in args.checks:
+        related(args)
+    if "null" in args.checks:
+        null(args)
+    if "lag" in args.checks:
+        lag()
+
+
+def related(args: argparse.Namespace) -> None:
 
     x = synthetic_model_activity(args.images, args.bins, args.units, seed=0)
     model, neural = arrays(x, planted_neural_data(x, args.neuroids, noise=1.0, seed=1))
     row = temporal_predictivity(model, neural, n_pca=100, progress=False).table()[0]
     print(json.dumps({"check": "related", **row}), flush=True)
 
+
+def null(args: argparse.Namespace) -> None:
     paired, exchangeable = [], []
     for repeat in range(args.repeats):
         x = synthetic_model_activity(args.null_images, args.null_bins, 200, seed=100 + repeat)
@@ -88,6 +100,8 @@ def main() -> None:
         flush=True,
     )
 
+
+def lag() -> None:
     # 2-ms model steps over 300 ms; 10-ms neural bins from 100 to 300 ms
     steps = synthetic_model_activity(60, 150, 100, seed=3)
     t = 2.0 * np.arange(1, 151)

@@ -2,8 +2,8 @@
 control (Section 5, Appendix E), on recordings with a known answer.
 
 A CordsNet (R4 on 32 × 32 images by default; random weights unless --weights) sees each of
-N_i images (scikit-learn's handwritten digits, upsampled) for 250 ms from its spontaneous
-state; its last two areas are recorded at every 2 ms step. Without the V4/IT recordings of
+N_i images (scikit-learn's handwritten digits, upsampled) for 100 ms from its spontaneous
+state, then a blank screen, 250 ms in all; its last two areas are recorded at every 2 ms step. Without the V4/IT recordings of
 the paper at hand, three synthetic "regions" of 40 neuroids each are made in 20 bins of 10 ms
 from 50 ms after onset (:func:`~cordsneuro.analyses.neural.planted_neural_data`):
 
@@ -33,9 +33,10 @@ from cordsneuro.analyses.neural import (
     load_assembly,
     neural_assembly,
     planted_neural_data,
+    stimulus_protocol,
     temporal_predictivity,
 )
-from cordsneuro.models.cordsnet import Protocol, cordsnet_r2, cordsnet_r4, cordsnet_r6, cordsnet_r8
+from cordsneuro.models.cordsnet import cordsnet_r2, cordsnet_r4, cordsnet_r6, cordsnet_r8
 
 BUILDERS = {2: cordsnet_r2, 4: cordsnet_r4, 6: cordsnet_r6, 8: cordsnet_r8}
 
@@ -51,11 +52,12 @@ def digit_images(n: int, size: int) -> torch.Tensor:
     return (x - x.mean()) / x.std()
 
 
-def record(model, images: torch.Tensor, areas: list[int], duration_ms: float, batch: int):
-    """Full-resolution activity of ``areas``: ``{area: DataArray}`` (dims time_bin,
-    presentation, neuroid)."""
+def record(model, images: torch.Tensor, areas: list[int], duration_ms: float, image_ms: float,
+           batch: int):  # fmt: skip
+    """Full-resolution activity of ``areas`` (the image for ``image_ms``, then blank):
+    ``{area: DataArray}`` (dims time_bin, presentation, neuroid)."""
     parts = {a: [] for a in areas}
-    protocol = Protocol.classification(stimulus_ms=duration_ms)
+    protocol = stimulus_protocol(duration_ms, image_ms, model.dt)
     for first in range(0, len(images), batch):
         with torch.no_grad():
             traj = model.simulate(
@@ -74,6 +76,7 @@ def main() -> None:
     p.add_argument("--image-size", type=int, default=32)
     p.add_argument("--weights", default=None, help="None (random), 'imagenet' or a saved model")
     p.add_argument("--images", type=int, default=200, help="N_i (synthetic data)")
+    p.add_argument("--image-ms", type=float, default=100.0, help="stimulus, then blank (ms)")
     p.add_argument("--trials", type=int, default=20)
     p.add_argument("--splits", type=int, default=10)
     p.add_argument("--neural", type=Path, help="NetCDF assembly to score instead")
@@ -100,7 +103,7 @@ def main() -> None:
     ends = starts + 10.0
     if neural is not None:
         starts, ends = neural["time_bin_start"].values, neural["time_bin_end"].values
-    activity = record(model, images, areas, float(ends.max()), batch=50)
+    activity = record(model, images, areas, float(ends.max()), args.image_ms, batch=50)
     for da in activity.values():
         da.coords["image_id"] = ("presentation", ids)
     if neural is None:

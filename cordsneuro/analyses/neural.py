@@ -56,6 +56,7 @@ __all__ = [
     "load_brainscore_assembly",
     "bin_model_activity",
     "record_binned",
+    "stimulus_protocol",
     "LagSearch",
     "search_lag",
     "image_splits",
@@ -400,6 +401,20 @@ def bin_model_activity(
     )
 
 
+def stimulus_protocol(duration_ms: float, image_ms: float | None, dt: float):
+    """The recording protocol: from the spontaneous state, the image for ``image_ms`` then a
+    blank screen, ``duration_ms`` in all (rounded up to whole steps ``dt``); the image
+    throughout when ``image_ms`` is None."""
+    from cordsneuro.models.cordsnet import Epoch, Protocol
+
+    duration_ms = math.ceil(duration_ms / dt - 1e-9) * dt
+    if image_ms is None or image_ms >= duration_ms:
+        return Protocol.classification(stimulus_ms=duration_ms)
+    if image_ms <= 0:
+        raise ValueError(f"image_ms must be > 0 ms (got {image_ms})")
+    return Protocol((Epoch.image(image_ms), Epoch.blank(duration_ms - image_ms)))
+
+
 def record_binned(
     model: Any,
     images: Any,
@@ -409,14 +424,17 @@ def record_binned(
     time_bin_end: Sequence[float],
     *,
     lag_ms: float | dict[int, float] = 0.0,
+    image_ms: float | None = None,
     batch_size: int = 32,
     progress: bool = True,
 ) -> dict[str, xr.DataArray]:
     """Simulate a CordsNet on images and keep its areas' activity binned to the neural bins.
 
-    The image is shown from the spontaneous state (the published protocol,
+    The image is shown from the spontaneous state (as in the published protocol,
     :meth:`Protocol.classification <cordsneuro.models.cordsnet.Protocol.classification>`) for
-    as long as the last bin needs (``max(time_bin_end) − lag_ms``, rounded up to whole steps);
+    ``image_ms`` and followed by a blank screen, or shown throughout when ``image_ms`` is None;
+    the simulation lasts as long as the last bin needs (``max(time_bin_end) − lag_ms``,
+    rounded up to whole steps);
     batches of images are simulated one at a time and binned at once
     (:func:`bin_model_activity`), so memory holds one batch at full time resolution.
 
@@ -433,6 +451,8 @@ def record_binned(
         Neural bins (ms from stimulus onset).
     lag_ms : float or dict
         As in :func:`bin_model_activity`; per area if a dict ``{area: ms}``.
+    image_ms : float, optional
+        Stimulus duration (ms; e.g. 100 ms presentations in MajajHong2015).
 
     Returns
     -------
@@ -443,8 +463,6 @@ def record_binned(
     import xarray as xr
     from tqdm.auto import tqdm
 
-    from cordsneuro.models.cordsnet import Protocol
-
     images = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images)
     if images.ndim != 4:
         raise ValueError(f"images must be (N_i, C, H, W), got shape {tuple(images.shape)}")
@@ -452,8 +470,7 @@ def record_binned(
         raise ValueError(f"image_ids has {len(image_ids)} entries for {images.shape[0]} images")
     lags = {a: float(lag_ms[a] if isinstance(lag_ms, dict) else lag_ms) for a in areas}
     duration = max(float(np.max(time_bin_end)) - min(lags.values()), model.dt)
-    duration = math.ceil(duration / model.dt - 1e-9) * model.dt
-    protocol = Protocol.classification(stimulus_ms=duration)
+    protocol = stimulus_protocol(duration, image_ms, model.dt)
     parts: dict[str, list[xr.DataArray]] = {str(a): [] for a in areas}
     for first in tqdm(range(0, images.shape[0], batch_size), disable=not progress,
                       desc="recording", unit="batch"):  # fmt: skip
@@ -788,9 +805,11 @@ def planted_neural_data(
     """Synthetic recordings with a known answer, to check the method on a model's activity.
 
     ``related=True``: a noisy linear map of the model's time-resolved activity,
-    ``y = x W + ε`` with ``W`` Gaussian (``units × n_neuroids``, scaled by ``1/√units``) and
-    ``ε`` white with s.d. ``noise`` × the s.d. of ``x W``: its temporal structure *is* the
-    model's, so unshuffled data must score above shuffled data. ``related=False``: the same
+    ``y = x W + ε`` with ``W`` the absolute values of Gaussians (``units × n_neuroids``,
+    scaled by ``1/√units``: each neuroid a positive mixture of units, as firing rates pool
+    rates, so that the population time course follows the model's) and ``ε`` white with s.d.
+    ``noise`` × the s.d. of ``x W``: its temporal structure *is* the model's, so unshuffled
+    data must score above shuffled data. ``related=False``: the same
     responses averaged over time, plus their deviations from that average permuted in time by
     one random permutation per image: every image's time-averaged response is kept, but its
     time course is unrelated to the model's, so unshuffled and shuffled data must score alike.
@@ -813,9 +832,8 @@ def planted_neural_data(
         raise ValueError(f"features must be (images, bins, units), got shape {features.shape}")
     rng = np.random.default_rng(seed)
     n_units = features.shape[2]
-    w = (rng.standard_normal((n_units, int(n_neuroids))) / math.sqrt(n_units)).astype(
-        features.dtype
-    )
+    w = np.abs(rng.standard_normal((n_units, int(n_neuroids))) / math.sqrt(n_units))
+    w = w.astype(features.dtype)
     y = (features.reshape(-1, n_units) @ w).astype(np.float64).reshape(*features.shape[:2], -1)
     y += noise * y.std() * rng.standard_normal(y.shape)
     if related:
