@@ -232,13 +232,16 @@ def test_same_time_averages_without_temporal_relation_score_alike():
     assert row["time_averaged_mean"] > 0.5
 
 
-def test_an_unrelated_model_scores_at_chance():
+def test_an_unrelated_model_scores_at_chance_on_images_but_shares_the_time_course():
     x = model_features(100, 8, 150, seed=7)
-    other = model_features(100, 8, 150, seed=8)  # another "network": no relation to the data
+    # another "network" with the same temporal modes but unrelated image responses
+    other = model_features(100, 8, 150, seed=8)
     model, neural = as_arrays(other, planted_neural_data(x, 15, seed=9))
     row = temporal_predictivity(model, neural, **FAST).table()[0]
-    assert abs(row["time_averaged_mean"]) < 0.15
-    assert row["p_exchangeable"] > 0.05
+    assert abs(row["time_averaged_mean"]) < 0.15  # image responses: chance
+    # the shared, image-independent time course alone beats the per-image shuffles: the
+    # control detects any temporal structure in common, not image-specific dynamics
+    assert row["unshuffled_mean"] > row["shuffled_mean"] + 0.05
 
 
 @pytest.mark.slow

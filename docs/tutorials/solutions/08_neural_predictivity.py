@@ -18,8 +18,8 @@ print(no_lag.format_table())
 
 # %% [markdown]
 # ## 2. More noise
-# The p-value grows with the noise; around a noise s.d. several times the signal's the
-# difference is no longer significant.
+# The unshuffled score falls with the noise and the p-value grows; with a noise s.d. 16 times
+# the signal's the difference from the shuffles is gone.
 
 # %%
 for noise in (1.0, 4.0, 16.0):
