@@ -240,4 +240,4 @@ plt.show()
 #
 # ### Exercise 3: time averages noise away
 # For one noise level (σ = 1), measure CordsNet's deviation over the last 20 ms of
-# presentations lasting 40, 100, 200 and 400 ms. Does a longer look help?
+# presentations lasting 40, 100, 200 and 400 ms. Does a longer look help? What would?
