@@ -39,7 +39,12 @@ import torch
 
 import cordsneuro
 from cordsneuro import FullRNN, tasks, train
-from cordsneuro.plotting import plot_learning_curve, plot_psychometric, plot_trajectories
+from cordsneuro.plotting import (
+    plot_learning_curve,
+    plot_psychometric,
+    plot_trajectories,
+    plot_trial,
+)
 
 SMALL = os.environ.get("CORDSNEURO_TUTORIAL_SMALL") == "1"  # shrink sizes for CI
 torch.set_num_threads(1)
@@ -58,34 +63,13 @@ torch.set_num_threads(1)
 
 # %%
 pdm = tasks.make("PDM", dt=20, seed=0)
-inputs, targets, mask, info = tasks.make_batch(pdm, 2, seed=0)
+batch = tasks.make_batch(pdm, 2, seed=0)
+inputs, targets, mask, info = batch
 print("inputs", tuple(inputs.shape), " targets", tuple(targets.shape), " mask", tuple(mask.shape))
 print("coherences:", info["coherence"], " epochs:", [k[:-6] for k in info if k.endswith("_start")])
 
-
-def show_trial(batch, trial: int, epochs, title: str):
-    """Inputs, target and scored steps of one trial, with its epochs shaded."""
-    x, y, m, trial_info = batch
-    t = 20.0 * np.arange(1, x.shape[1] + 1)  # ms at the end of each step
-    fig, axes = plt.subplots(3, 1, figsize=(6.5, 4.5), sharex=True, height_ratios=[2, 1, 1])
-    axes[0].plot(t, x[trial].numpy())
-    axes[0].set_ylabel("inputs")
-    axes[1].plot(t, y[trial].numpy(), "k")
-    axes[1].set_ylabel("target")
-    axes[2].fill_between(t, m[trial].numpy(), step="pre", color="tab:green", alpha=0.5)
-    axes[2].set(ylabel="scored", xlabel="time (ms)", yticks=[0, 1])
-    for i, epoch in enumerate(epochs):
-        start = 20.0 * trial_info[f"{epoch}_start"][trial]
-        for ax in axes:
-            ax.axvspan(start, 20.0 * trial_info[f"{epoch}_end"][trial], color=f"C{i}", alpha=0.08)
-        axes[0].text(start + 5, axes[0].get_ylim()[1], epoch, va="top", fontsize=7)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
-show_trial(tasks.make_batch(pdm, 2, seed=0), 0, pdm.periods,
-           f"PDM, coherence {info['coherence'][0]:+.1f}")  # fmt: skip
+fig = plot_trial(batch, dt=pdm.dt, trial=0, input_names=pdm.input_names)
+fig.suptitle(f"PDM, coherence {info['coherence'][0]:+.1f}")
 plt.show()
 
 # %% [markdown]
@@ -199,7 +183,7 @@ print("original:", tasks.evaluate(model, "PDM", n_trials=500).summary(), "| load
 # ### Exercise 1: a harder task
 # Train a `FullRNN` on the context-dependent task `"CDM"` (4 inputs, 2 outputs) until its
 # criterion, and plot its learning curve next to the PDM one. Which takes more steps? Plot one
-# CDM trial with `show_trial` first to see why.
+# CDM trial with `plot_trial` first to see why.
 #
 # ### Exercise 2: noisier evidence
 # Evaluate the trained PDM network on trials with more input noise

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from cordsneuro import FullRNN, tasks, train
-from cordsneuro.plotting import plot_learning_curve, plot_psychometric
+from cordsneuro.plotting import plot_learning_curve, plot_psychometric, plot_trial
 
 SMALL = os.environ.get("CORDSNEURO_TUTORIAL_SMALL") == "1"
 torch.set_num_threads(1)
@@ -40,13 +40,7 @@ eval_trials = 128 if SMALL else 512
 
 # %%
 cdm = tasks.make("CDM", seed=0)
-b = tasks.make_batch(cdm, 1, seed=0)
-t = 20.0 * np.arange(1, b.inputs.shape[1] + 1)
-fig, ax = plt.subplots(figsize=(6, 2.6))
-ax.plot(t, b.inputs[0].numpy(), lw=1)
-ax.legend(cdm.input_names, fontsize=7)
-ax.fill_between(t, 0, b.mask[0].numpy(), color="0.85", step="pre")
-ax.set(xlabel="time (ms)", title="one CDM trial (grey: scored)")
+plot_trial(tasks.make_batch(cdm, 1, seed=0), dt=cdm.dt, input_names=cdm.input_names)
 plt.show()
 
 curves = {}
@@ -81,6 +75,7 @@ for noise in (0.1, 0.3, 1.0):
     task = tasks.make("PDM", noise_std=noise)
     ev = tasks.evaluate(model, task, n_trials=len(grid) * per, coherence=np.repeat(grid, per))
     plot_psychometric(ev, ax=ax)
+    ax.lines[-2].set_label("_nolegend_")  # the data points; keep the fitted curve's label
     ax.lines[-1].set_label(f"noise sd {noise}")
     print(f"noise sd {noise}: {ev.summary()}")
 ax.legend(fontsize=7)
