@@ -143,7 +143,9 @@ plt.show()
 
 # %%
 model = FullRNN(n, input_size=1, output_size=2, gain=g, seed=0, tau=100.0, dt=dt)
-print(f"{model.n_neurons} neurons, τ = {float(model.tau):g} ms, dt = {model.dt:g} ms, {model.activation}")
+print(
+    f"{model.n_neurons} neurons, τ = {float(model.tau):g} ms, dt = {model.dt:g} ms, {model.activation}"
+)
 inputs = torch.tensor(h, dtype=torch.float32)[None]  # (1 trial, time, 1)
 with torch.no_grad():
     traj = model(inputs)
@@ -260,7 +262,9 @@ from cordsneuro.models import recurrent_parameter_count, table_s1  # noqa: E402
 
 architectures = ["full", "lowrank", "sparse", "conv"]
 sizes = [125] if SMALL else [125, 216, 512]
-counts = {a: [recurrent_parameter_count(table_s1(n, a, seed=0)) for n in sizes] for a in architectures}
+counts = {
+    a: [recurrent_parameter_count(table_s1(n, a, seed=0)) for n in sizes] for a in architectures
+}
 print("N      " + "".join(f"{a:>10}" for a in architectures))
 for i, n_i in enumerate(sizes):
     print(f"{n_i:<7}" + "".join(f"{counts[a][i]:>10}" for a in architectures))

@@ -68,8 +68,8 @@ inputs, targets, mask, info = batch
 print("inputs", tuple(inputs.shape), " targets", tuple(targets.shape), " mask", tuple(mask.shape))
 print("coherences:", info["coherence"], " epochs:", [k[:-6] for k in info if k.endswith("_start")])
 
-fig = plot_trial(batch, dt=pdm.dt, trial=0, input_names=pdm.input_names)
-fig.suptitle(f"PDM, coherence {info['coherence'][0]:+.1f}")
+plot_trial(batch, dt=pdm.dt, trial=0, input_names=pdm.input_names,
+           title=f"PDM, coherence {info['coherence'][0]:+.1f}")  # fmt: skip
 plt.show()
 
 # %% [markdown]
@@ -107,7 +107,12 @@ untrained = [
     tasks.evaluate(FullRNN(n_neurons, 1, 2, seed=s), "PDM", n_trials=500).accuracy
     for s in range(1, 9)
 ]
-print("accuracy of 8 untrained networks:", np.round(untrained, 2), "mean", round(np.mean(untrained), 2))
+print(
+    "accuracy of 8 untrained networks:",
+    np.round(untrained, 2),
+    "mean",
+    round(np.mean(untrained), 2),
+)
 model = FullRNN(n_neurons, input_size=1, output_size=2, gain=1.0, seed=0)  # τ 100 ms, dt 20 ms
 before = tasks.evaluate(model, "PDM", n_trials=500)
 print(before.summary(), "| criterion:", before.criterion, "| passed:", before.passed())
@@ -172,7 +177,9 @@ with tempfile.TemporaryDirectory() as folder:
     print(sorted(os.listdir(folder)))
     loaded = cordsneuro.load(folder)
 same = tasks.evaluate(loaded, "PDM", n_trials=500)
-print("original:", tasks.evaluate(model, "PDM", n_trials=500).summary(), "| loaded:", same.summary())
+print(
+    "original:", tasks.evaluate(model, "PDM", n_trials=500).summary(), "| loaded:", same.summary()
+)
 
 # %% [markdown]
 # ## Exercises

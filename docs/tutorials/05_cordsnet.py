@@ -48,7 +48,7 @@ from cordsneuro.models import CordsNetCNN, Epoch, Protocol, area_sizes
 from cordsneuro.plotting import plot_activity_sequence, plot_noise_robustness
 
 SMALL = os.environ.get("CORDSNEURO_TUTORIAL_SMALL") == "1"  # shrink sizes for CI
-torch.set_num_threads(1 if SMALL else 2)
+torch.set_num_threads(1)
 size = 32  # image side in pixels (the paper: 224 for ImageNet, 32 for CIFAR-10)
 
 # %% [markdown]
@@ -82,6 +82,7 @@ print("grid side per area at 224 × 224 (CordsNet-R8):", area_sizes(224))
 #
 # Two gratings of different orientation and spatial frequency, normalised to zero mean and
 # unit variance (as images normalised for a CNN are).
+
 
 # %%
 def grating(angle: float, cycles: float) -> torch.Tensor:
@@ -176,6 +177,7 @@ print("first units:", recording.neuroid_id.values[:3], "epochs:", np.unique(reco
 # from its noiseless activity over the last 100 ms of a 200 ms presentation, relative to the
 # activity's mean square.
 
+
 # %%
 def smooth_images(n: int, seed: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
@@ -185,7 +187,7 @@ def smooth_images(n: int, seed: int) -> torch.Tensor:
 
 
 cnn = CordsNetCNN(depth, 1, 10, image_size=size, seed=0).eval()
-test_images = smooth_images(2 if SMALL else 8, seed=1)
+test_images = smooth_images(2 if SMALL else 4, seed=1)
 n_steps = Protocol.classification().steps(model.dt)[0]
 window = list(range(n_steps // 2, n_steps))  # the last 100 ms
 last = depth - 1
@@ -204,7 +206,9 @@ with torch.no_grad():
               - clean_cnn) ** 2).mean()
             for _ in window
         ]  # fmt: skip
-        deviation["feedforward CNN"].append(float(torch.stack(per_step).mean() / (clean_cnn**2).mean()))
+        deviation["feedforward CNN"].append(
+            float(torch.stack(per_step).mean() / (clean_cnn**2).mean())
+        )
 for name, values in deviation.items():
     print(f"{name:16s}", " ".join(f"{v:.3g}" for v in values))
 plot_noise_robustness(levels, deviation)

@@ -103,7 +103,11 @@ fig, ax = plt.subplots(figsize=(4.5, 3.2))
 for arch in ("full", "conv"):
     radius = [
         [
-            np.abs(np.linalg.eigvals(table_s1(125, arch, gain=g, seed=s).recurrent_matrix().detach().numpy())).max()
+            np.abs(
+                np.linalg.eigvals(
+                    table_s1(125, arch, gain=g, seed=s).recurrent_matrix().detach().numpy()
+                )
+            ).max()
             for s in seeds
         ]
         for g in gains

@@ -30,7 +30,7 @@ from cordsneuro import CordsNet
 from cordsneuro.models import Epoch, Protocol
 
 SMALL = os.environ.get("CORDSNEURO_TUTORIAL_SMALL") == "1"
-torch.set_num_threads(1 if SMALL else 2)
+torch.set_num_threads(1)
 size = 32
 
 
@@ -44,7 +44,9 @@ def random_cordsnet(depth: int) -> CordsNet:
 
 def grating(angle: float, cycles: float) -> torch.Tensor:
     y, x = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
-    return torch.sin(2 * math.pi * cycles * (x * math.cos(angle) + y * math.sin(angle)) / size)[None]
+    return torch.sin(2 * math.pi * cycles * (x * math.cos(angle) + y * math.sin(angle)) / size)[
+        None
+    ]
 
 
 image_a = grating(0.0, 3.0)[None]  # (1, 1, H, W)
@@ -71,7 +73,9 @@ for area, r in zip(traj.areas, traj.rates):
     latency.append(t[half])
     ax0.plot(t, change / change[-1], label=f"area {area}")
 ax0.axhline(0.5, color="0.5", ls="--", lw=0.8)
-ax0.set(xlabel="time after image onset (ms)", ylabel="normalised change of mean rate", xlim=(0, 100))
+ax0.set(
+    xlabel="time after image onset (ms)", ylabel="normalised change of mean rate", xlim=(0, 100)
+)
 ax0.legend(fontsize=7)
 ax1.plot(traj.areas, latency, "o-")
 ax1.set(xlabel="area", ylabel="half-change latency (ms)", xticks=traj.areas)
