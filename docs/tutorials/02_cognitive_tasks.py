@@ -117,6 +117,14 @@ model = FullRNN(n_neurons, input_size=1, output_size=2, gain=1.0, seed=0)  # τ 
 before = tasks.evaluate(model, "PDM", n_trials=500)
 print(before.summary(), "| criterion:", before.criterion, "| passed:", before.passed())
 
+fig, ax = plt.subplots(figsize=(5, 2.8))
+ax.bar(range(1, 9), untrained, color="0.6", label="untrained networks (seeds 1–8)")
+ax.axhline(0.5, color="k", ls="--", lw=1, label="chance")
+ax.axhline(before.criterion["accuracy"], color="tab:green", lw=1, label="criterion")
+ax.set(xlabel="seed", ylabel="held-out accuracy", ylim=(0, 1))
+ax.legend(fontsize=7, loc="lower right")
+plt.show()
+
 # %% [markdown]
 # ## Step 3: training
 #
@@ -180,6 +188,16 @@ same = tasks.evaluate(loaded, "PDM", n_trials=500)
 print(
     "original:", tasks.evaluate(model, "PDM", n_trials=500).summary(), "| loaded:", same.summary()
 )
+
+trial = tasks.make_batch(pdm, 1, seed=4)
+with torch.no_grad():
+    original, again = model(trial.inputs), loaded(trial.inputs)
+fig, ax = plt.subplots(figsize=(5.5, 2.8))
+ax.plot(original.times, original.outputs[0], lw=4, alpha=0.4)
+ax.set_prop_cycle(None)
+ax.plot(again.times, again.outputs[0], "--")
+ax.set(xlabel="time (ms)", ylabel="outputs", title="one trial: original (thick), loaded (dashed)")
+plt.show()
 
 # %% [markdown]
 # ## Exercises

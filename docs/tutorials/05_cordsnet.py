@@ -77,6 +77,15 @@ for i, shape in enumerate(model.state_shapes):
     print(f"  area {i}: {shape[0]} channels on {shape[1]} × {shape[2]}")
 print("grid side per area at 224 × 224 (CordsNet-R8):", area_sizes(224))
 
+fig, ax = plt.subplots(figsize=(5.5, 2.8))
+neurons = [int(np.prod(shape)) for shape in model.state_shapes]
+ax.bar(range(depth), neurons, color="tab:purple")
+for i, shape in enumerate(model.state_shapes):
+    ax.text(i, neurons[i], "×".join(map(str, shape)), ha="center", va="bottom", fontsize=8)
+ax.set(xlabel="area", ylabel="neurons", xticks=range(depth),
+       title=f"CordsNet-R{depth} on {size} × {size} images: channels × height × width")  # fmt: skip
+plt.show()
+
 # %% [markdown]
 # ## Step 2: two images
 #
