@@ -32,6 +32,7 @@
 # %%
 import os
 import tempfile
+import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -48,6 +49,7 @@ from cordsneuro.plotting import (
 
 SMALL = os.environ.get("CORDSNEURO_TUTORIAL_SMALL") == "1"  # shrink sizes for CI
 torch.set_num_threads(1)
+warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
 
 # %% [markdown]
 # ## Step 1: anatomy of a trial

@@ -32,6 +32,7 @@
 
 # %%
 import os
+import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -43,6 +44,8 @@ from cordsneuro.plotting import plot_attractor, plot_gain_sweep, plot_regime
 
 SMALL = os.environ.get("CORDSNEURO_TUTORIAL_SMALL") == "1"  # shrink sizes for CI
 torch.set_num_threads(1)
+warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
+warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated")  # inside PyTorch
 
 # %% [markdown]
 # ## Step 1: three regimes (Fig. 1B)

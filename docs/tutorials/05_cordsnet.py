@@ -28,12 +28,11 @@
 #
 # Source: Soo et al. (NeurIPS 2024), Sections 2–3, Fig. 2A, 3B–C, Appendix C.1.
 #
-# !!! warning "Random weights"
-#     This tutorial uses **untrained CordsNets with random weights** at a small image size, so
-#     that it runs anywhere without downloads. The mechanics (protocols, recordings, noise) are
-#     those of the trained model, but the numbers are not the paper's: its Fig. 3 uses
-#     CordsNet-R8 trained on ImageNet, which `cordsnet_r8(weights="imagenet")` downloads
-#     (50 MB) and which the last cell of this notebook describes.
+# > **Random weights.** This tutorial uses untrained CordsNets with random weights at a small
+# > image size, so that it runs anywhere without downloads. The mechanics (protocols,
+# > recordings, noise) are those of the trained model, but the numbers are not the paper's:
+# > its Fig. 3 uses CordsNet-R8 trained on ImageNet, which `cordsnet_r8(weights="imagenet")`
+# > downloads (50 MB; see the end of this notebook).
 
 # %%
 import math
@@ -75,7 +74,7 @@ print(f"CordsNet-R{depth}: τ = {float(model.tau[0]):g} ms, dt = {model.dt:g} ms
       f"{model.n_neurons:,} neurons, {sum(p.numel() for p in model.parameters()):,} parameters")  # fmt: skip
 for i, shape in enumerate(model.state_shapes):
     print(f"  area {i}: {shape[0]} channels on {shape[1]} × {shape[2]}")
-print("grid side per area at 224 × 224 (CordsNet-R8):", area_sizes(224))
+print("grid side per area at 224 × 224 (CordsNet-R8):", [h for h, w in area_sizes(224)])
 
 fig, ax = plt.subplots(figsize=(5.5, 2.8))
 neurons = [int(np.prod(shape)) for shape in model.state_shapes]

@@ -19,6 +19,7 @@
 # %%
 import os
 import tempfile
+import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -29,6 +30,7 @@ from cordsneuro.plotting import plot_learning_curve, plot_psychometric, plot_tri
 
 SMALL = os.environ.get("CORDSNEURO_TUTORIAL_SMALL") == "1"
 torch.set_num_threads(1)
+warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
 n_neurons = 32 if SMALL else 64
 eval_trials = 128 if SMALL else 512
 

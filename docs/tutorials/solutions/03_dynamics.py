@@ -18,6 +18,7 @@
 
 # %%
 import os
+import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -28,6 +29,8 @@ from cordsneuro.plotting import plot_attractor
 
 SMALL = os.environ.get("CORDSNEURO_TUTORIAL_SMALL") == "1"
 torch.set_num_threads(1)
+warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
+warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated")  # inside PyTorch
 
 # %% [markdown]
 # ## Exercise 1: where does chaos start?
