@@ -3,7 +3,11 @@
 The notebooks are jupytext "percent" sources; each is converted and executed in a fresh
 kernel (as the documentation build does), with ``CORDSNEURO_TUTORIAL_SMALL=1`` so that the
 whole set stays within a few minutes on two CPU cores. New ``NN_name.py`` files are picked up
-automatically.
+automatically (and rendered into the docs by mkdocs-jupyter; ``mkdocs_hooks.py`` adds them to
+the nav). What a tutorial must have, as checked below: a first markdown cell starting with
+``# Title`` that names its learning goals and the time it takes ("N min"); 2–4 markdown headings
+``Exercise <n>``; a link to ``solutions/NN_name``; and ``docs/tutorials/solutions/NN_name.py``,
+which runs too.
 """
 
 from __future__ import annotations
