@@ -63,3 +63,29 @@ def test_tutorial_states_goals_time_and_exercises(path):
 @pytest.mark.parametrize("path", SOURCES + SOLUTIONS, ids=lambda p: p.parent.name + "/" + p.stem)
 def test_runs(path, tmp_path, monkeypatch):
     _execute(path, tmp_path, monkeypatch)
+
+
+def test_the_docs_hook_adds_unlisted_tutorials_to_the_nav_in_order(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "mkdocs_hooks", TUTORIALS.parents[1] / "mkdocs_hooks.py"
+    )
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    (tmp_path / "tutorials").mkdir()
+    for name in ("01_a.py", "04_new.py", "05_c.py", "notes.py"):
+        (tmp_path / "tutorials" / name).write_text("")
+    nav = [
+        {"Home": "index.md"},
+        {"Tutorials": ["tutorials/index.md", "tutorials/05_c.py", {"One": "tutorials/01_a.py"}]},
+        {"Reference": [{"API": "api.md"}]},
+    ]
+    config = hooks.on_config({"nav": nav, "docs_dir": str(tmp_path)})
+    assert config["nav"][1]["Tutorials"] == [
+        "tutorials/index.md",
+        {"One": "tutorials/01_a.py"},
+        "tutorials/04_new.py",
+        "tutorials/05_c.py",
+    ]
+    assert config["nav"][2] == {"Reference": [{"API": "api.md"}]}
