@@ -720,8 +720,7 @@ def jacobian_operator(
     h = None if inputs is None else inputs.detach().to(work_dtype).reshape(1, *inputs.shape)
 
     def field(x: Tensor) -> Tensor:
-        v = clone.flatten_state(clone.velocity(clone.unflatten_state(x), h))
-        return x + clone.dt * v if kind == "step" else v
+        return clone.step(x, h, noise=False) if kind == "step" else clone.velocity(x, h)
 
     tangent = _linearized(field, x0)
 

@@ -256,7 +256,6 @@ class CordsNet(FastSimulation, DynamicalRNN):
             _wn_conv(self.channels[2 * k - 1], self.channels[2 * k + 1], 1, 2, 0, g)
             for k in range(1, depth // 2)
         )
-        self.pool = nn.AdaptiveAvgPool2d(1)
         fc = nn.Linear(self.channels[-1], num_classes)
         _init_uniform(fc.weight, self.channels[-1], g)
         _init_uniform(fc.bias, self.channels[-1], g)
@@ -389,15 +388,14 @@ class CordsNet(FastSimulation, DynamicalRNN):
         stem = None if inputs is None else self.stem_features(inputs, w)
         return self._preactivation(tuple(state), w, stem=stem)
 
-    def _readout(self, state: Sequence[Tensor], w: _Weights) -> Tensor:
-        pooled = (F.relu(state[-1]) + F.relu(state[-2])).mean(dim=(2, 3))
-        return F.linear(pooled, w.fc_weight, w.fc_bias)
-
-    def readout(self, state: State) -> Tensor:
+    def readout(self, state: State, w: _Weights | None = None) -> Tensor:
         """Logits ``(batch, num_classes)``: linear readout of the spatial average of
-        ``ReLU(r_last) + ReLU(r_second_last)`` (Table S3, last row)."""
-        pooled = self.pool(F.relu(state[-1]) + F.relu(state[-2])).flatten(1)
-        return self.fc(pooled)
+        ``ReLU(r_last) + ReLU(r_second_last)`` (Table S3, last row). ``w``: weights already
+        materialised by :meth:`materialize` (the fast path), else the readout's own."""
+        pooled = (F.relu(state[-1]) + F.relu(state[-2])).mean(dim=(2, 3))
+        if w is None:
+            return self.fc(pooled)
+        return F.linear(pooled, w.fc_weight, w.fc_bias)
 
 
 # ----------------------------------------------------------------------------- builders

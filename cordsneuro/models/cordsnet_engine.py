@@ -53,9 +53,7 @@ class FastSimulation:
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         w = self.materialize(fmt, torch.bfloat16 if precision == "bf16" else None)
         state = tuple(r.contiguous(memory_format=fmt) for r in state)
-        alphas = tuple(getattr(self, f"tau_{i}") for i in range(self.depth))
-        alphas = tuple(self.dt / t for t in alphas)
-        alphas = tuple(a if a.ndim == 0 else a.unsqueeze(0) for a in alphas)
+        alphas = tuple(self.alpha)  # once per call, reused by every step
 
         # Input drive once per stimulus: segments without noise and with a non-blank image.
         seg_of_step: list[int] = []
@@ -73,12 +71,7 @@ class FastSimulation:
             state: tuple[Tensor, ...], drive: tuple[Tensor, Tensor] | None, noise_gen
         ) -> tuple[Tensor, ...]:
             pre = self._preactivation(state, w, input_drive=drive)
-            new = []
-            for r, d, a in zip(state, pre, alphas):
-                if self.noise_std > 0:
-                    d = d + self._noise_like(d, a, noise_gen)
-                new.append(r + a * (self.sigma(d) - r))
-            return tuple(new)
+            return self.update(state, pre, alpha=alphas, generator=noise_gen)
 
         step_kernel = kernel
         if compile:
@@ -111,7 +104,7 @@ class FastSimulation:
                 return None
             logits = None
             if keep_out:
-                logits = self._readout(state, w)
+                logits = self.readout(state, w)
             return (t, tuple(state[a] for a in record_areas) if keep_areas else None, logits)
 
         keep = bool(record_areas) or record_outputs
@@ -403,8 +396,7 @@ class FastSimulation:
             raise ValueError(
                 f"the protocol shows image {n_stimuli - 1} but only {len(stimuli)} image(s) were given"
             )
-        device, dtype = self._device_dtype()
-        return [s.to(device=device, dtype=dtype) for s in stimuli]
+        return [s.to(device=self.device, dtype=self.dtype) for s in stimuli]
 
     def classify(self, images: Tensor, **kwargs) -> Tensor:
         """The published inference (Section 3): 100 spontaneous steps, then the image for 100
@@ -448,31 +440,8 @@ class FastSimulation:
             )
         if precision not in ("fp32", "bf16"):
             raise ValueError(f"precision must be 'fp32' or 'bf16' (got {precision!r})")
-        if inputs is not None:
-            self.check_inputs(inputs)
-            batch, n_time = inputs.shape[0], inputs.shape[1]
-            if n_steps is not None and n_steps != n_time:
-                raise ValueError(
-                    f"n_steps ({n_steps}) must equal the inputs' time length ({n_time})"
-                )
-            schedule = _group_frames(inputs)
-        else:
-            if n_steps is None or n_steps < 1:
-                raise ValueError(
-                    f"n_steps must be a positive int when inputs is None (got {n_steps!r})"
-                )
-            batch = (
-                batch_size
-                if batch_size is not None
-                else (state[0].shape[0] if state is not None else 1)
-            )
-            schedule = [(n_steps, None, 0.0)]
-        if state is None:
-            state = self.initial_state(batch)
-        else:
-            self.check_state(state)
-            if state[0].shape[0] != batch:
-                raise ValueError(f"state has batch size {state[0].shape[0]}, inputs have {batch}")
+        inputs, state, n_time = self.prepare_run(inputs, state, n_steps, batch_size)
+        schedule = [(n_time, None, 0.0)] if inputs is None else _group_frames(inputs)
         n_total = sum(n for n, _, _ in schedule)
         traj = self._simulate_schedule(
             schedule,
