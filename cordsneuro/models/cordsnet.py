@@ -61,9 +61,20 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 from torch.nn.utils.parametrizations import weight_norm
 
+from cordsneuro._util import make_generator, pair
 from cordsneuro.dynamics import DynamicalRNN, State, check_finite, register_model
 from cordsneuro.models.cordsnet_engine import FastSimulation
 from cordsneuro.models.protocols import Epoch, Protocol, VisionTrajectory
+from cordsneuro.models.wiring import (
+    AREA_CHANNELS,
+    DEPTHS,
+    STEM_KERNEL,
+    STEM_POOL,
+    ConvSpec,
+    area_sizes,
+    check_depth,
+    cordsnet_wiring,
+)
 
 __all__ = [
     "AREA_CHANNELS",
@@ -78,51 +89,6 @@ __all__ = [
     "cordsnet_r6",
     "cordsnet_r8",
 ]
-
-#: Channels of the eight areas (Table S3); CordsNet-R``d`` uses the first ``d``.
-AREA_CHANNELS = (64, 64, 128, 128, 256, 256, 512, 512)
-#: Depths of the published family CordsNet-R2 … R8 (Section 3).
-DEPTHS = (2, 4, 6, 8)
-#: Channels, kernel, stride and padding of the input (stem) convolution (Table S3).
-STEM_CHANNELS, STEM_KERNEL, STEM_STRIDE, STEM_PADDING = 64, 7, 2, 3
-
-
-def _down(n: int) -> int:
-    """Output length of every stride-2 layer of the model (7×7/pad 3, 3×3/pad 1, 1×1/pad 0)."""
-    return (n - 1) // 2 + 1
-
-
-def _pair(image_size: int | Sequence[int]) -> tuple[int, int]:
-    if isinstance(image_size, int) and not isinstance(image_size, bool):
-        return (image_size, image_size)
-    if (
-        isinstance(image_size, (tuple, list))
-        and len(image_size) == 2
-        and all(isinstance(s, int) and not isinstance(s, bool) for s in image_size)
-    ):
-        return (int(image_size[0]), int(image_size[1]))
-    raise ValueError(f"image_size must be an int or (height, width) (got {image_size!r})")
-
-
-def _is_stage_start(area: int) -> bool:
-    """Areas 2, 4, 6 open a new stage: their input convolution has stride 2 (Table S3)."""
-    return area >= 2 and area % 2 == 0
-
-
-def area_sizes(image_size: int | Sequence[int], depth: int = 8) -> list[tuple[int, int]]:
-    """Spatial size ``(H, W)`` of each area for an input of ``image_size``.
-
-    The stem (7×7 stride-2 convolution, 3×3 stride-2 average pool) divides by 4, and each new
-    stage by 2 again: 224 → 56, 56, 28, 28, 14, 14, 7, 7 (Table S3); 32 → 8, 8, 4, 4, 2, 2, 1, 1.
-    """
-    h, w = _pair(image_size)
-    h, w = _down(_down(h)), _down(_down(w))
-    sizes = []
-    for i in range(depth):
-        if _is_stage_start(i):
-            h, w = _down(h), _down(w)
-        sizes.append((h, w))
-    return sizes
 
 
 # ----------------------------------------------------------------------------- weights
@@ -150,11 +116,16 @@ def _init_uniform(t: Tensor, fan_in: int, generator: torch.Generator) -> None:
         t.copy_(torch.rand(t.shape, generator=generator) * 2 * bound - bound)
 
 
-def _wn_conv(
-    c_in: int, c_out: int, k: int, stride: int, padding: int, g: torch.Generator
-) -> nn.Conv2d:
-    conv = nn.Conv2d(c_in, c_out, k, stride=stride, padding=padding, bias=False)
-    _init_uniform(conv.weight, c_in * k * k, g)
+def _wn_conv(spec: ConvSpec, g: torch.Generator) -> nn.Conv2d:
+    conv = nn.Conv2d(
+        spec.in_channels,
+        spec.out_channels,
+        spec.kernel,
+        stride=spec.stride,
+        padding=spec.padding,
+        bias=False,
+    )
+    _init_uniform(conv.weight, spec.in_channels * spec.kernel**2, g)
     return weight_norm(conv)  # w = g · v / ‖v‖ per output channel (dim 0)
 
 
@@ -211,12 +182,11 @@ class CordsNet(FastSimulation, DynamicalRNN):
         prelu_slope: float = 0.0,
         noise_std: float = 0.0,
     ) -> None:
-        if depth not in DEPTHS or isinstance(depth, bool):
-            raise ValueError(f"depth must be one of {DEPTHS} (CordsNet-R2 … R8), got {depth!r}")
+        depth = check_depth(depth)
         for name, value in (("in_channels", in_channels), ("num_classes", num_classes)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1 (got {value!r})")
-        size = _pair(image_size)
+        size = pair(image_size)
         if min(size) < STEM_KERNEL:
             raise ValueError(
                 f"image_size must be at least {STEM_KERNEL} × {STEM_KERNEL} (the stem "
@@ -229,36 +199,30 @@ class CordsNet(FastSimulation, DynamicalRNN):
         self.in_channels = in_channels
         self.num_classes = num_classes
         self.image_size = size
-        self.channels = AREA_CHANNELS[:depth]
-        self.sizes = area_sizes(size, depth)
-        self.state_shapes = tuple((c, h, w) for c, (h, w) in zip(self.channels, self.sizes))
+        #: The wiring table every layer below is built from (:mod:`cordsneuro.models.wiring`).
+        self.wiring = cordsnet_wiring(depth, in_channels, num_classes, size)
+        self.channels = self.wiring.channels
+        self.sizes = self.wiring.sizes
+        self.state_shapes = self.wiring.state_shapes
         self._init_time_constants()
 
-        g = torch.Generator().manual_seed(
-            int(seed) if seed is not None else int(torch.seed() % 2**63)
-        )
-        self.stem = _wn_conv(in_channels, STEM_CHANNELS, STEM_KERNEL, STEM_STRIDE, STEM_PADDING, g)
-        self.stem_pool = nn.AvgPool2d(kernel_size=3, stride=2, padding=1)
-        self.input_skip = _wn_conv(STEM_CHANNELS, STEM_CHANNELS, 3, 1, 1, g)
+        g = make_generator(seed)
+        self.stem = _wn_conv(self.wiring.stem, g)
+        self.stem_pool = nn.AvgPool2d(*STEM_POOL)
+        self.input_skip = _wn_conv(self.wiring.input_skip, g)
         self.feedforward = nn.ModuleList()
         self.recurrent = nn.ModuleList()
         self.area_bias = nn.ParameterList()
-        c_prev = STEM_CHANNELS
-        for i, c in enumerate(self.channels):
-            stride = 2 if _is_stage_start(i) else 1
-            self.recurrent.append(_wn_conv(c, c, 3, 1, 1, g))
-            self.area_bias.append(nn.Parameter(torch.zeros(c, *self.sizes[i])))
-            self.feedforward.append(_wn_conv(c_prev, c, 3, stride, 1, g))
-            c_prev = c
+        for area in self.wiring.areas:
+            self.recurrent.append(_wn_conv(area.recurrent, g))
+            self.area_bias.append(nn.Parameter(torch.zeros(area.channels, *area.size)))
+            self.feedforward.append(_wn_conv(area.feedforward, g))
         # 1×1 stride-2 convolutions from the second area of a stage into the second area of the
         # next stage (areas 3, 5, 7).
-        self.skip = nn.ModuleList(
-            _wn_conv(self.channels[2 * k - 1], self.channels[2 * k + 1], 1, 2, 0, g)
-            for k in range(1, depth // 2)
-        )
-        fc = nn.Linear(self.channels[-1], num_classes)
-        _init_uniform(fc.weight, self.channels[-1], g)
-        _init_uniform(fc.bias, self.channels[-1], g)
+        self.skip = nn.ModuleList(_wn_conv(spec, g) for spec in self.wiring.skips)
+        fc = nn.Linear(self.wiring.readout_features, num_classes)
+        _init_uniform(fc.weight, self.wiring.readout_features, g)
+        _init_uniform(fc.bias, self.wiring.readout_features, g)
         self.fc = weight_norm(fc)
         self._spontaneous_cache: dict[Any, State] = {}
 
@@ -330,7 +294,8 @@ class CordsNet(FastSimulation, DynamicalRNN):
     def stem_features(self, images: Tensor, w: _Weights | None = None) -> Tensor:
         """``AvgPool3×3/2(Conv7×7/2(images))``: ``(batch, 64, H_0, W_0)``."""
         weight = self.stem.weight if w is None else w.stem
-        return F.avg_pool2d(_conv(images, weight, STEM_STRIDE, STEM_PADDING), 3, 2, 1)
+        spec = self.wiring.stem
+        return self.stem_pool(_conv(images, weight, spec.stride, spec.padding))
 
     def input_drive(self, images: Tensor, w: _Weights | None = None) -> tuple[Tensor, Tensor]:
         """The parts of the drive that only depend on the image: ``Conv_inp,0(stem)`` for area 0
@@ -370,11 +335,14 @@ class CordsNet(FastSimulation, DynamicalRNN):
                     pre = pre + _conv(x[0] + _conv(stem, w.input_skip), w.feedforward[1])
                 else:
                     pre = pre + _conv(x[0], w.feedforward[1])
-            elif _is_stage_start(i):
-                pre = pre + _conv(x[i - 1] + x[i - 2], w.feedforward[i], stride=2)
             else:
-                skip = _conv(x[i - 2], w.skip[(i - 3) // 2], stride=2, padding=0)
-                pre = pre + _conv(x[i - 1] + skip, w.feedforward[i])
+                area = self.wiring.areas[i]
+                ff, sk = area.feedforward, area.skip
+                if sk is None:  # first area of a stage: h = ReLU(r_i−1) + ReLU(r_i−2)
+                    h = x[i - 1] + x[i - 2]
+                else:  # h = ReLU(r_i−1) + Conv1×1/2(ReLU(r_i−2))
+                    h = x[i - 1] + _conv(x[i - 2], w.skip[(i - 3) // 2], sk.stride, sk.padding)
+                pre = pre + _conv(h, w.feedforward[i], ff.stride, ff.padding)
             out.append(pre)
         return tuple(out)
 

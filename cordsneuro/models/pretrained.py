@@ -37,7 +37,8 @@ import torch
 from torch import Tensor
 
 from cordsneuro._atomic import atomic_path
-from cordsneuro.models.cordsnet import DEPTHS, CordsNet, area_sizes
+from cordsneuro.models.cordsnet import CordsNet
+from cordsneuro.models.wiring import DEPTHS, cordsnet_wiring
 
 __all__ = [
     "CHECKPOINT_BLOB_ID",
@@ -177,25 +178,36 @@ def _read(path: str | os.PathLike) -> dict[str, Tensor]:
 
 
 def infer_config(state_dict: Mapping[str, Tensor]) -> dict:
-    """``depth``, ``in_channels``, ``num_classes`` and ``image_size`` of a converted state dict
-    (the image size from the first area's bias grid, assuming a square input)."""
+    """``depth``, ``in_channels``, ``num_classes`` and ``image_size`` of a converted state dict.
+
+    The image size is the one whose wiring (:func:`~cordsneuro.models.wiring.cordsnet_wiring`)
+    gives every tensor of the state dict its shape; the state dict fixes it only up to the
+    stem's rounding (4 sizes give the same grids), so 224 is preferred, then the largest."""
     depth = len({m.group(1) for k in state_dict if (m := re.match(r"recurrent\.(\d+)\.", k))})
-    config = {"depth": depth}
+    config: dict = {"depth": depth}
     stem = state_dict.get("stem.parametrizations.weight.original1")
     if stem is not None:
         config["in_channels"] = int(stem.shape[1])
     fc_bias = state_dict.get("fc.bias")
     if fc_bias is not None:
         config["num_classes"] = int(fc_bias.shape[0])
-    grids = [tuple(v.shape[1:]) for k, v in state_dict.items() if k.startswith("area_bias.")]
-    if depth in DEPTHS and len(grids) == depth and grids[0][0] == grids[0][1]:
-        side = grids[0][0]
-        for size in (224, 4 * side, 4 * side - 1, 4 * side - 2, 4 * side - 3):
-            if area_sizes(size, depth) == [
-                tuple(state_dict[f"area_bias.{i}"].shape[1:]) for i in range(depth)
-            ]:
-                config["image_size"] = size
-                break
+    grid = state_dict.get("area_bias.0")
+    if depth not in DEPTHS or len(config) != 3 or grid is None or grid.ndim != 3:
+        return config
+    shapes = {k: tuple(v.shape) for k, v in state_dict.items()}
+
+    def candidates(side: int) -> list[int]:
+        sizes = [4 * side, 4 * side - 1, 4 * side - 2, 4 * side - 3]
+        return [224, *sizes] if 224 in sizes else sizes
+
+    for h in candidates(int(grid.shape[1])):
+        for w in candidates(int(grid.shape[2])):
+            if h < 1 or w < 1:
+                continue
+            wiring = cordsnet_wiring(depth, config["in_channels"], config["num_classes"], (h, w))
+            if wiring.parameter_shapes() == shapes:
+                config["image_size"] = h if h == w else (h, w)
+                return config
     return config
 
 
