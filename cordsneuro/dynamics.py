@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from cordsneuro._atomic import atomic_path
+from cordsneuro._util import jsonable
 
 State = Union[Tensor, tuple[Tensor, ...]]  # noqa: UP007  (a runtime alias)
 
@@ -187,28 +188,12 @@ def register_model(cls: type[DynamicalRNN]) -> type[DynamicalRNN]:
             extra = arguments.pop("kwargs", {}) if "kwargs" in signature.parameters else {}
             arguments.update(extra)
             object.__setattr__(self, "_config_owner", cls)
-            object.__setattr__(self, "config", {k: _jsonable(v) for k, v in arguments.items()})
+            object.__setattr__(self, "config", {k: jsonable(v) for k, v in arguments.items()})
         original_init(self, *args, **kwargs)
 
     cls.__init__ = __init__
     MODEL_REGISTRY[cls.__name__] = cls
     return cls
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Tensor):
-        return value.detach().cpu().tolist()
-    if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (Path,)):
-        return str(value)
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise TypeError(f"constructor argument of type {type(value).__name__} cannot be saved")
 
 
 # ----------------------------------------------------------------------------- the interface

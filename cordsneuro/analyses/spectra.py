@@ -38,6 +38,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from cordsneuro._util import conv_output_size
+
 __all__ = [
     "Spectrum",
     "conv_matrix",
@@ -80,9 +82,10 @@ def _output_size(
 ) -> tuple[int, int]:
     """Output height and width of a convolution; ``pad`` is (left, right, top, bottom) and
     ``span`` the dilated kernel extent minus one."""
-    h_out = (h + pad[2] + pad[3] - span[0] - 1) // stride[0] + 1
-    w_out = (w + pad[0] + pad[1] - span[1] - 1) // stride[1] + 1
-    return h_out, w_out
+    return (
+        conv_output_size(h, span[0] + 1, stride[0], (pad[2], pad[3])),
+        conv_output_size(w, span[1] + 1, stride[1], (pad[0], pad[1])),
+    )
 
 
 def _conv_geometry(

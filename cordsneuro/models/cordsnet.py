@@ -52,8 +52,10 @@ with dims ``("time_bin", "presentation", "neuroid")``. Protocols and recordings 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -62,9 +64,17 @@ from torch.nn import functional as F
 from torch.nn.utils.parametrizations import weight_norm
 
 from cordsneuro._util import make_generator, pair
-from cordsneuro.dynamics import DynamicalRNN, State, check_finite, register_model
+from cordsneuro.dynamics import DynamicalRNN, State, check_finite, load, register_model
 from cordsneuro.models.cordsnet_engine import FastSimulation
+from cordsneuro.models.pretrained import (
+    convert_published_state_dict,
+    ensure_checkpoint,
+    infer_config,
+    load_published_weights,
+    read_state_dict,
+)
 from cordsneuro.models.protocols import Epoch, Protocol, VisionTrajectory
+from cordsneuro.models.weights import get_weights
 from cordsneuro.models.wiring import (
     AREA_CHANNELS,
     DEPTHS,
@@ -259,6 +269,36 @@ class CordsNet(FastSimulation, DynamicalRNN):
             )
         self.check_images(inputs, "inputs")
 
+    # -- classification --------------------------------------------------------------------
+
+    def classify(
+        self, images: Tensor, *, return_names: bool = False, **kwargs: Any
+    ) -> Tensor | tuple[Tensor, list[str]]:
+        """The published inference (Section 3): 100 spontaneous steps, then the image for 100
+        steps; the logits ``(batch, num_classes)`` at the last step.
+
+        ``images`` are raw ``(batch, C, H, W)`` images in [0, 1] when the model's
+        ``meta["preprocessing"]`` is set (published or library-trained weights): they are
+        resized, cropped and normalised by :func:`preprocess` first. Without it they go in as
+        they are (already of ``image_size``). ``return_names``: also the name of the top class
+        of each image, from ``meta["classes"]``. Keywords go to :meth:`simulate`."""
+        prep = self.meta.get("preprocessing")
+        if prep:
+            if not isinstance(images, Tensor) or images.ndim != 4:
+                raise ValueError(
+                    f"images must be a (batch, C, H, W) tensor, got "
+                    f"{tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__}"
+                )
+            images = preprocess(images.to(self.dtype), prep)
+        traj = self.simulate(images, Protocol.classification(), record_steps=[-1], **kwargs)
+        logits = traj.outputs[:, -1]
+        if not return_names:
+            return logits
+        classes = self.meta.get("classes")
+        if not classes:
+            raise ValueError("this model has no class names (model.meta['classes'] is empty)")
+        return logits, [classes[i] for i in logits.argmax(dim=1).tolist()]
+
     # -- weights ---------------------------------------------------------------------------
 
     def materialize(
@@ -366,14 +406,97 @@ class CordsNet(FastSimulation, DynamicalRNN):
         return F.linear(pooled, w.fc_weight, w.fc_bias)
 
 
+# ----------------------------------------------------------------------------- images
+
+
+def preprocess(images: Tensor, preprocessing: dict) -> Tensor:
+    """Prepare raw images in [0, 1], ``(batch, C, H, W)``, as ``preprocessing`` says (the
+    ``meta["preprocessing"]`` of a model, see :mod:`cordsneuro.models.weights`).
+
+    With ``resize``: the shorter side is resized (bilinear, antialiased) to ``resize`` pixels
+    and the centre ``image_size`` cropped (the ImageNet evaluation transform); without it the
+    images are resized to ``image_size``. Then each channel is normalised,
+    ``(x − mean) / std``. Keys that are absent are skipped."""
+    x = images
+    size = preprocessing.get("image_size")
+    if size is not None:
+        th, tw = pair(tuple(size) if isinstance(size, list) else size, "image_size")
+        resize = preprocessing.get("resize")
+        h, w = x.shape[-2:]
+        if resize is not None:
+            short, long = (h, w) if h <= w else (w, h)
+            new_long = int(resize * long / short)
+            new = (resize, new_long) if h <= w else (new_long, resize)
+            if tuple(new) != (h, w):
+                x = F.interpolate(x, size=new, mode="bilinear", antialias=True, align_corners=False)
+            h, w = x.shape[-2:]
+            top, left = int(round((h - th) / 2.0)), int(round((w - tw) / 2.0))
+            x = x[..., top : top + th, left : left + tw]
+        elif (h, w) != (th, tw):
+            x = F.interpolate(
+                x, size=(th, tw), mode="bilinear", antialias=True, align_corners=False
+            )
+    if "mean" in preprocessing or "std" in preprocessing:
+        c = x.shape[-3]
+        mean = torch.as_tensor(preprocessing.get("mean", [0.0] * c), dtype=x.dtype, device=x.device)
+        std = torch.as_tensor(preprocessing.get("std", [1.0] * c), dtype=x.dtype, device=x.device)
+        if mean.numel() != c or std.numel() != c:
+            raise ValueError(
+                f"preprocessing mean/std have {mean.numel()}/{std.numel()} values, images have "
+                f"{c} channels"
+            )
+        x = (x - mean.reshape(c, 1, 1)) / std.reshape(c, 1, 1)
+    return x
+
+
 # ----------------------------------------------------------------------------- builders
 
 
-def _builder(depth: int):
-    def build(weights: str | None = None, **kwargs) -> CordsNet:
-        from cordsneuro.models.pretrained import build_with_weights
+def _build(depth: int, weights: str | os.PathLike | None, **kwargs: Any) -> CordsNet:
+    if weights is None:
+        return CordsNet(depth, **kwargs)
+    if not isinstance(weights, (str, os.PathLike)):
+        raise TypeError(
+            f"weights must be None, 'imagenet' or a path (got {type(weights).__name__})"
+        )
+    path = Path(weights)
+    entry = None
+    if (
+        isinstance(weights, str)
+        and not path.exists()
+        and os.sep not in weights
+        and "." not in weights
+    ):
+        entry = get_weights(weights, depth)  # a name: unknown names get a suggestion
+        path = ensure_checkpoint(entry=entry)
+    if path.is_dir():  # a directory saved by model.save()
+        if kwargs:
+            raise ValueError(
+                f"a saved model directory carries its own configuration; drop {sorted(kwargs)}"
+            )
+        model = load(path)
+        if not isinstance(model, CordsNet) or model.depth != depth:
+            found = (
+                f"CordsNet-R{model.depth}" if isinstance(model, CordsNet) else type(model).__name__
+            )
+            raise ValueError(f"{path} holds a {found}, not CordsNet-R{depth}")
+        return model.eval()
+    state = read_state_dict(path)
+    config = infer_config(convert_published_state_dict(state))
+    if config.get("depth") != depth:
+        raise ValueError(f"{path} holds a CordsNet-R{config.get('depth')}, not R{depth}")
+    for key in ("in_channels", "num_classes", "image_size"):
+        if key in config:
+            kwargs.setdefault(key, config[key])
+    model = load_published_weights(CordsNet(depth, **kwargs), state).eval()
+    if entry is not None:
+        model.meta = entry.meta()
+    return model
 
-        return build_with_weights(depth, weights, **kwargs)
+
+def _builder(depth: int):
+    def build(weights: str | os.PathLike | None = None, **kwargs: Any) -> CordsNet:
+        return _build(depth, weights, **kwargs)
 
     build.__name__ = build.__qualname__ = f"cordsnet_r{depth}"
     build.__doc__ = f"""CordsNet-R{depth} ({depth} recurrent areas, Table S3).
@@ -382,13 +505,16 @@ def _builder(depth: int):
     ----------
     weights : None, ``"imagenet"`` or path
         ``None``: random initialisation. ``"imagenet"``: the authors' published ImageNet
-        checkpoint (CordsNet-R8 only; cached in ``$CORDSNEURO_HOME``, downloaded once and
-        verified). A path: any state dict in the authors' format (``cordsnet`` class of
+        checkpoint (CordsNet-R8 only; entry of :data:`~cordsneuro.models.weights.WEIGHTS`,
+        cached in ``$CORDSNEURO_HOME``, downloaded once and verified); the model's ``meta``
+        then holds its preprocessing and class names (see :meth:`CordsNet.classify`). A path:
+        a directory written by :meth:`~cordsneuro.dynamics.DynamicalRNN.save` (loaded with its
+        ``meta``), or a state dict file in the authors' format (``cordsnet`` class of
         ``wmws2/cordsnet``), e.g. a checkpoint of their training scripts.
     **kwargs
         Arguments of :class:`CordsNet` (``in_channels``, ``num_classes``, ``image_size``,
-        ``dt``, ``tau``, ``activation``, ``seed``, …); with a checkpoint, ``in_channels`` and
-        ``num_classes`` default to the checkpoint's.
+        ``dt``, ``tau``, ``activation``, ``seed``, …); with a checkpoint file, ``in_channels``
+        and ``num_classes`` default to the checkpoint's.
     """
     return build
 

@@ -398,12 +398,6 @@ class FastSimulation:
             )
         return [s.to(device=self.device, dtype=self.dtype) for s in stimuli]
 
-    def classify(self, images: Tensor, **kwargs) -> Tensor:
-        """The published inference (Section 3): 100 spontaneous steps, then the image for 100
-        steps; the logits ``(batch, num_classes)`` at the last step."""
-        traj = self.simulate(images, Protocol.classification(), record_steps=[-1], **kwargs)
-        return traj.outputs[:, -1]
-
     # -- the DynamicalRNN interface --------------------------------------------------------
 
     def forward(
