@@ -19,6 +19,7 @@ either into a single ``(batch, N)`` vector for analyses.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import json
@@ -163,6 +164,27 @@ class Trajectory:
     @property
     def dt(self) -> float:
         return float(self.times[1] - self.times[0]) if len(self.times) > 1 else float(self.times[0])
+
+    def _map(self, fn: Callable[[Tensor], Any]) -> Trajectory:
+        def apply(value: Any) -> Any:
+            if isinstance(value, Tensor):
+                return fn(value)
+            if isinstance(value, tuple) and value and all(isinstance(v, Tensor) for v in value):
+                return tuple(fn(v) for v in value)
+            return value
+
+        return dataclasses.replace(
+            self, **{f.name: apply(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        )
+
+    def detach(self) -> Trajectory:
+        """The same trajectory with every tensor detached from the autograd graph."""
+        return self._map(lambda t: t.detach())
+
+    def numpy(self) -> Trajectory:
+        """The same trajectory with every tensor a NumPy array (detached, on the CPU), ready for
+        matplotlib: ``plt.plot(traj.times, traj.rates[0])``."""
+        return self._map(lambda t: t.detach().cpu().numpy())
 
 
 # ----------------------------------------------------------------------------- registry

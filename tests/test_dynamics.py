@@ -293,3 +293,16 @@ def test_noisy_run_with_gradient_checkpointing_matches_plain_run():
     torch.testing.assert_close(outputs[0], outputs[1])
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b)
+
+
+def test_trajectory_detach_and_numpy_for_plotting():
+    model = FullRNN(5, 2, 1, seed=0)
+    traj = model(torch.randn(2, 4, 2))
+    assert traj.rates.requires_grad
+    detached = traj.detach()
+    assert not detached.rates.requires_grad and not detached.outputs.requires_grad
+    torch.testing.assert_close(detached.rates, traj.rates)
+    arrays = traj.numpy()
+    assert isinstance(arrays.rates, np.ndarray) and arrays.rates.shape == (2, 4, 5)
+    assert isinstance(arrays.times, np.ndarray) and arrays.times.tolist() == traj.times.tolist()
+    np.testing.assert_array_equal(arrays.final_state, traj.final_state.detach().numpy())

@@ -167,9 +167,12 @@ class VisionTrajectory(Trajectory):
     def to_xarray(self, areas: Sequence[int] | None = None):
         """Recorded activity as ``xarray.DataArray`` with dims ``("time_bin", "presentation",
         "neuroid")`` (the Brain-Score layout). Neuroids are the units of the chosen areas,
-        flattened channel-major, with coordinates ``area``, ``channel``, ``row``, ``col`` and
-        ``neuroid_id``; time bins carry ``time_bin_start`` / ``time_bin_end`` in ms and the
-        ``epoch`` name; presentations carry ``presentation_index``."""
+        flattened channel-major, with coordinates ``area`` (numbered from 0, as ``state[i]``
+        and ``record_areas``: see :mod:`cordsneuro.models.wiring`), ``channel``, ``row``,
+        ``col`` and ``neuroid_id``; time bins are indexed by their end time in ms
+        (``time_bin``, so ``da.sel(time_bin=200.0)`` works) and carry ``time_bin_start`` /
+        ``time_bin_end`` in ms and the ``epoch`` name; presentations carry
+        ``presentation_index``."""
         import numpy as np
         import xarray as xr
 
@@ -207,6 +210,7 @@ class VisionTrajectory(Trajectory):
             data,
             dims=("time_bin", "presentation", "neuroid"),
             coords={
+                "time_bin": ("time_bin", times),
                 "time_bin_start": ("time_bin", times - self.dt_ms),
                 "time_bin_end": ("time_bin", times),
                 "epoch": ("time_bin", np.array(self.epochs or [""] * len(times))),
