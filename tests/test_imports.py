@@ -147,3 +147,29 @@ def test_imports_follow_the_layers():
         if m != "cordsneuro" and layer_of(t) > layer_of(m)
     )
     assert upward == []
+
+
+def test_no_private_model_method_outside_the_core():
+    """Analyses, tasks, training, plotting and the CLI use only a model's public interface."""
+    offenders = []
+    for name, path in module_names().items():
+        if not name.startswith(
+            (
+                "cordsneuro.analyses",
+                "cordsneuro.tasks",
+                "cordsneuro.training",
+                "cordsneuro.plot",
+                "cordsneuro.cli",
+            )
+        ):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in ("model", "clone", "net", "network")
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
+                offenders.append(f"{name}:{node.lineno} {node.value.id}.{node.attr}")
+    assert offenders == []
