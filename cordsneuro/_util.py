@@ -31,17 +31,29 @@ def conv_output_size(
     return (size + before + after - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def pair(value: int | Sequence[int], name: str = "image_size") -> tuple[int, int]:
-    """``(height, width)`` from one int or a pair of ints (NumPy integers accepted)."""
+def pair(
+    value: int | Sequence[int], name: str = "image_size", minimum: int | None = None
+) -> tuple[int, int]:
+    """``(height, width)`` from one int or a sequence of two ints (NumPy integers accepted);
+    with ``minimum``, both must be at least that."""
 
     def is_int(v: Any) -> bool:
         return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
     if is_int(value):
-        return (int(value), int(value))
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(is_int(v) for v in value):
-        return (int(value[0]), int(value[1]))
-    raise ValueError(f"{name} must be an int or (height, width) (got {value!r})")
+        out = (int(value), int(value))
+    elif (
+        isinstance(value, Sequence)
+        and not isinstance(value, str)
+        and len(value) == 2
+        and all(is_int(v) for v in value)
+    ):
+        out = (int(value[0]), int(value[1]))
+    else:
+        raise ValueError(f"{name} must be an int or (height, width) (got {value!r})")
+    if minimum is not None and min(out) < minimum:
+        raise ValueError(f"{name} must be >= {minimum} (got {value!r})")
+    return out
 
 
 def make_generator(seed: int | None) -> torch.Generator:

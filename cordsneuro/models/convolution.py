@@ -10,23 +10,11 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from cordsneuro._util import conv_output_size
+from cordsneuro._util import conv_output_size, pair
 
 __all__ = ["conv_matrix", "conv_output_shape"]
 
 Padding = int | str | Sequence[int]
-
-
-def _pair(name: str, value: int | Sequence[int]) -> tuple[int, int]:
-    if isinstance(value, int) and not isinstance(value, bool):
-        pair = (value, value)
-    elif isinstance(value, Sequence) and len(value) == 2:
-        pair = (int(value[0]), int(value[1]))
-    else:
-        raise ValueError(f"{name} must be an int or a pair of ints (got {value!r})")
-    if min(pair) < 1:
-        raise ValueError(f"{name} must be >= 1 (got {value!r})")
-    return pair
 
 
 def _output_size(
@@ -69,7 +57,7 @@ def _conv_geometry(
             f"input_shape must be (height, width) with positive sizes (got {input_shape!r})"
         )
     h, w = int(input_shape[0]), int(input_shape[1])
-    stride, dilation = _pair("stride", stride), _pair("dilation", dilation)
+    stride, dilation = pair(stride, "stride", 1), pair(dilation, "dilation", 1)
     if padding_mode not in ("zeros", "circular"):
         raise ValueError(f"padding_mode must be 'zeros' or 'circular' (got {padding_mode!r})")
     kh, kw = kernel.shape[2:]

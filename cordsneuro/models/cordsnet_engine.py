@@ -4,7 +4,7 @@
 once per call, the input drive is computed once per stimulus change, blank frames skip the input
 convolutions, tensors are ``channels_last``, optionally bf16 convolutions and a compiled step,
 gradient checkpointing over time and a cached spontaneous state. It relies on the model's
-``materialize``, ``input_drive``, ``_preactivation`` and ``_readout`` (the wiring lives in
+``materialize``, ``input_drive``, ``_preactivation`` and ``readout`` (the wiring lives in
 :mod:`cordsneuro.models.cordsnet`).
 """
 
