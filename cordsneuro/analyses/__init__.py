@@ -16,6 +16,8 @@ Names are imported lazily (``import cordsneuro.analyses`` does not import torch 
 - neural predictivity over time (Fig. 6, Appendix E): :func:`temporal_predictivity`,
   :class:`NeuralPredictivity`, :func:`neural_assembly`, :func:`load_assembly`,
   :func:`save_assembly`, :func:`bin_model_activity`, :func:`search_lag`
+- complexity (Fig. 2C): the submodule :mod:`cordsneuro.analyses.complexity` (MACs and
+  parameters of any module, torchvision models and CordsNet)
 """
 
 from __future__ import annotations
@@ -63,16 +65,21 @@ _LAZY = {
     "search_lag": "neural",
 }
 
-__all__ = sorted(_LAZY)
+_SUBMODULES = ("regimes", "spectra", "fixed_points", "dimensionality", "complexity", "neural")
+
+__all__ = sorted([*_LAZY, *_SUBMODULES])
 
 
 def __getattr__(name: str):
     if name in _LAZY:
         value = getattr(importlib.import_module(f"cordsneuro.analyses.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'cordsneuro.analyses' has no attribute {name!r}")
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"cordsneuro.analyses.{name}")
+    else:
+        raise AttributeError(f"module 'cordsneuro.analyses' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def __dir__():
-    return sorted([*__all__, "regimes", "spectra", "fixed_points", "dimensionality", "neural"])
+    return __all__

@@ -1,16 +1,29 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
-# # 08 · Neural predictivity over time (Fig. 6)
+# # Tutorial 8: neural predictivity over time (Fig. 6)
 #
 # CordsNet's claim to model the visual system over time rests on Fig. 6C: its activity predicts
 # neural recordings bin by bin, and better than the same recordings shuffled in time. This
 # tutorial runs that analysis (Appendix E) end to end on recordings with a known answer.
 #
-# **You will learn to**
+# **Learning goals**
 #
-# - record a CordsNet's areas and bin them to neural time bins, with a lag;
-# - hold neural data in Brain-Score's NeuroidAssembly layout and save it as NetCDF;
-# - score model areas against brain regions with the temporal-shuffle control;
-# - read the two p-values, and see why one of them can mislead.
+# * record a CordsNet's areas and bin them to neural time bins, with a lag;
+# * hold neural data in Brain-Score's NeuroidAssembly layout and save it as NetCDF;
+# * score model areas against brain regions with the temporal-shuffle control;
+# * read the two p-values, and see why one of them can mislead.
 #
 # **Time:** about 10 minutes (1 minute with `CORDSNEURO_TUTORIAL_SMALL=1`).
 
@@ -109,7 +122,18 @@ figure = result.plot_scores()
 #
 # ## Exercises
 #
-# 1. Score with `lag_ms=0` instead of the found lag. What happens to IT's unshuffled score?
-# 2. Raise the noise of the planted IT data (`noise=`) until the difference from the shuffles
-#    is no longer significant by `p_exchangeable`.
-# 3. Use `regression="ridge"` and compare the scores with PLS.
+# Worked solutions: [solutions/08_neural_predictivity](../solutions/08_neural_predictivity/)
+# (the file `docs/tutorials/solutions/08_neural_predictivity.py`).
+#
+# ### Exercise 1: no lag
+#
+# Score with `lag_ms=0` instead of the found lag. What happens to IT's unshuffled score?
+#
+# ### Exercise 2: noise
+#
+# Raise the noise of the planted IT data (`noise=`) until the difference from the shuffles is
+# no longer significant by `p_exchangeable`.
+#
+# ### Exercise 3: ridge
+#
+# Use `regression="ridge"` and compare the scores with PLS.
