@@ -236,9 +236,13 @@ def neural_score(args: argparse.Namespace) -> int:
     if args.csv is not None:
         print(f"table written to {result.to_csv(args.csv)}")
     if args.plots is not None:
+        from cordsneuro.plotting import plot_neural_predictivity, plot_neural_timecourses
+
         args.plots.mkdir(parents=True, exist_ok=True)
-        result.plot_timecourses().savefig(args.plots / "fig6b_timecourses.png", dpi=150)
-        result.plot_scores().savefig(args.plots / "fig6c_scores.png", dpi=150)
+        plot_neural_timecourses(result.timecourses, result.bin_centres_ms).savefig(
+            args.plots / "fig6b_timecourses.png", dpi=150
+        )
+        plot_neural_predictivity(result).savefig(args.plots / "fig6c_scores.png", dpi=150)
         print(f"figures written to {args.plots}")
     return 0
 

@@ -37,6 +37,7 @@ from cordsneuro.analyses.neural import (
     temporal_predictivity,
 )
 from cordsneuro.models.cordsnet import cordsnet_r2, cordsnet_r4, cordsnet_r6, cordsnet_r8
+from cordsneuro.plotting import plot_neural_predictivity, plot_neural_timecourses
 
 BUILDERS = {2: cordsnet_r2, 4: cordsnet_r4, 6: cordsnet_r6, 8: cordsnet_r8}
 
@@ -135,8 +136,10 @@ def main() -> None:
     print("lags (ms):", result.lags_ms)
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"table: {result.to_csv(args.out / 'fig6_scores.csv')}")
-    result.plot_timecourses().savefig(args.out / "fig6b_timecourses.png", dpi=150)
-    result.plot_scores().savefig(args.out / "fig6c_scores.png", dpi=150)
+    plot_neural_timecourses(result.timecourses, result.bin_centres_ms).savefig(
+        args.out / "fig6b_timecourses.png", dpi=150
+    )
+    plot_neural_predictivity(result).savefig(args.out / "fig6c_scores.png", dpi=150)
     print(f"figures: {args.out / 'fig6b_timecourses.png'}, {args.out / 'fig6c_scores.png'}")
 
 

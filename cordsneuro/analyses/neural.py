@@ -45,7 +45,6 @@ from cordsneuro._atomic import atomic_path
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
-    from matplotlib.figure import Figure
 
 __all__ = [
     "DIMS",
@@ -904,7 +903,11 @@ class PairScores:
 @dataclass
 class NeuralPredictivity:
     """Result of :func:`temporal_predictivity`: one :class:`PairScores` per model area × brain
-    region, the binned time courses for Fig. 6B and the parameters used."""
+    region, the binned time courses for Fig. 6B and the parameters used.
+
+    Plot with :func:`cordsneuro.plotting.plot_neural_timecourses` (Fig. 6B:
+    ``plot_neural_timecourses(result.timecourses, result.bin_centres_ms)``) and
+    :func:`cordsneuro.plotting.plot_neural_predictivity` (Fig. 6C: ``(result)``)."""
 
     pairs: list[PairScores]
     timecourses: dict[str, np.ndarray] = field(default_factory=dict)
@@ -945,18 +948,6 @@ class NeuralPredictivity:
             writer.writeheader()
             writer.writerows(rows)
         return path
-
-    def plot_timecourses(self) -> Figure:
-        """Fig. 6B: normalised model and neural activity over time."""
-        from cordsneuro.plotting import plot_neural_timecourses
-
-        return plot_neural_timecourses(self.timecourses, self.bin_centres_ms)
-
-    def plot_scores(self) -> Figure:
-        """Fig. 6C: unshuffled vs shuffled scores per area × region with significance."""
-        from cordsneuro.plotting import plot_neural_predictivity
-
-        return plot_neural_predictivity(self)
 
 
 def _align_images(

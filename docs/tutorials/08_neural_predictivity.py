@@ -37,6 +37,7 @@ import torch
 
 from cordsneuro.analyses import neural
 from cordsneuro.models.cordsnet import cordsnet_r2
+from cordsneuro.plotting import plot_neural_predictivity
 
 SMALL = os.environ.get("CORDSNEURO_TUTORIAL_SMALL") == "1"
 N_IMAGES = 60 if SMALL else 160
@@ -111,7 +112,7 @@ result = neural.temporal_predictivity(
     activity, data, lag_ms=found.lag_ms, n_trials=N_TRIALS, n_pca=50, progress=False
 )
 print(result.format_table())
-figure = result.plot_scores()
+figure = plot_neural_predictivity(result)
 
 # %% [markdown]
 # IT scores far above its shuffles. The control's classic time-averaged score is as high as

@@ -282,6 +282,8 @@ def test_lag_search_recovers_a_planted_lag():
 def test_result_table_csv_and_figures(tmp_path):
     from matplotlib.figure import Figure
 
+    from cordsneuro.plotting import plot_neural_predictivity, plot_neural_timecourses
+
     x = model_features(40, 5, 50, seed=12)
     model, neural = as_arrays(x, planted_neural_data(x, 6, seed=13))
     result = temporal_predictivity(model, neural, lag_ms="search", lag_search_ms=[0.0], **FAST)
@@ -289,8 +291,8 @@ def test_result_table_csv_and_figures(tmp_path):
     assert "unshuffled" in result.format_table()
     path = result.to_csv(tmp_path / "scores.csv")
     assert path.read_text().splitlines()[0].startswith("area,region,neuroids")
-    assert isinstance(result.plot_timecourses(), Figure)
-    assert isinstance(result.plot_scores(), Figure)
+    assert isinstance(plot_neural_timecourses(result.timecourses, result.bin_centres_ms), Figure)
+    assert isinstance(plot_neural_predictivity(result), Figure)
 
 
 # ----------------------------------------------------------------------------- CordsNet and CLI
