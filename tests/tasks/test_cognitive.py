@@ -226,7 +226,7 @@ def test_dms_inputs_and_targets():
 
 def test_memorypro_inputs_and_targets():
     for kind in ("ring", "line", "points"):
-        task = tasks.MemoryPro(stimulus=kind)
+        task = tasks.make(f"MemoryPro{kind.capitalize()}")
         b = make_batch(task, 300, seed=0)
         x, info = b.inputs.numpy(), b.trial_info
         n_time = x.shape[1]
@@ -279,16 +279,21 @@ def test_gymnasium_registration(name):
 def test_neurogym_envs_batch_through_the_same_function():
     import neurogym as ngym
 
-    b = make_batch("PerceptualDecisionMaking-v0", 6, seed=5, dt=100)
-    env = ngym.make("PerceptualDecisionMaking-v0", dt=100).unwrapped
+    b = make_batch("PerceptualDecisionMaking-v0", 6, seed=5, task_kwargs={"dt": 50})
+    env = ngym.make("PerceptualDecisionMaking-v0", dt=50).unwrapped
     env.seed(5)
     for i in range(6):
         env.new_trial()
         n = int(b.trial_info["length"][i])
         np.testing.assert_array_equal(env.ob, b.inputs[i, :n].numpy())
         np.testing.assert_array_equal(env.gt, b.targets[i, :n].numpy())
-        assert b.mask[i, :n].all() and not b.mask[i, n:].any()
-        assert b.trial_info["target"][i] == env.gt[-1]
+        # scored: the decision epoch (the env's own ground truth says where it is)
+        decision = np.zeros(b.mask.shape[1], dtype=bool)
+        decision[env.start_ind["decision"] : env.end_ind["decision"]] = True
+        np.testing.assert_array_equal(b.mask[i].numpy(), decision)
+        assert b.trial_info["target"][i] == env.gt[env.start_ind["decision"]] != 0
+    with pytest.raises(ValueError, match="not trial conditions.*task_kwargs"):
+        make_batch("PerceptualDecisionMaking-v0", 2, dt=100)
     gonogo = make_batch("GoNogo-v0", 4, seed=0)
     assert gonogo.inputs.ndim == 3 and gonogo.targets.shape == gonogo.mask.shape
 
@@ -319,8 +324,10 @@ def test_bad_input_raises():
         make_batch("PDM", 2, coherance=0.1)
     with pytest.raises(ValueError, match="shape"):
         make_batch("PDM", 3, coherence=[0.1, 0.2])
-    with pytest.raises(ValueError, match="stimulus"):
-        tasks.MemoryPro(stimulus="torus")
+    with pytest.raises(TypeError, match="three tasks"):
+        tasks.MemoryPro()
+    with pytest.raises(ValueError, match="three tasks"):
+        tasks.make("cordsneuro/MemoryPro-v0")
     with pytest.raises(ValueError, match="coherences"):
         tasks.PDM(coherences=[0.0, 0.1])
     with pytest.raises(TypeError, match="TrialEnv"):

@@ -50,7 +50,7 @@ def test_a_neurogym_task_trains_through_the_same_call():
     model = FullRNN(64, 3, 3, seed=0, noise_std=0.0)
     result = train(
         model, "PerceptualDecisionMaking-v0", steps=300, lr=1e-2, batch_size=32,
-        eval_every=100, progress=False, **env_kwargs,
+        eval_every=100, progress=False, task_kwargs=env_kwargs,
     )  # fmt: skip
     # chance is 1/2 (two choices, 20 % of trials at zero coherence)
     assert result.metrics["accuracy"] > 0.75
