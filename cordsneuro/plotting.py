@@ -154,7 +154,8 @@ def plot_psychometric(evaluation: Any, ax: Any = None) -> Figure:
     ----------
     evaluation : :class:`cordsneuro.tasks.Evaluation`
         From :func:`cordsneuro.tasks.evaluate`. Two-choice tasks (PDM, CDM, MDM): P(positive
-        choice) against signed coherence with a fitted logistic; PWM: the output against
+        choice) against signed coherence with a fitted logistic (CDM, MDM: one curve per
+        context, points and fit in the same colour); PWM: the output against
         f1 − f2 with the target line; DMS: accuracy against delay; MemoryPro: reported against
         true stimulus (ring: angles in degrees, line: values, points: accuracy per state).
     ax : matplotlib Axes, optional
@@ -173,11 +174,20 @@ def plot_psychometric(evaluation: Any, ax: Any = None) -> Figure:
         f"{k} {v:.3g}" for k, v in ev.metrics.items() if k in ev.criterion or k == "accuracy"
     )
     if table and "p_positive" in table and ev.task in ("PDM", "CDM", "MDM"):
-        x, p, n = np.array(table["value"]), np.array(table["p_positive"]), np.array(table["n"])
-        ax.plot(x, p, "o", color="k", ms=5, label="network")
-        bias, scale = fit_psychometric(x, p, n)
-        grid = np.linspace(x.min(), x.max(), 300)
-        ax.plot(grid, _logistic(grid, bias, scale), "-", color="#7b3294", label="logistic fit")
+        if "by_context" in table:  # one curve per context (Mante et al. 2013)
+            curves = [
+                (f"context {c + 1}", sub, colour)
+                for (c, sub), colour in zip(table["by_context"].items(), ("#7b3294", "#008837"))
+            ]
+        else:
+            curves = [("network", table, "#7b3294")]
+        for label, sub, colour in curves:
+            x, p, n = np.array(sub["value"]), np.array(sub["p_positive"]), np.array(sub["n"])
+            ax.plot(x, p, "o", color=colour if len(curves) > 1 else "k", ms=5, label=label)
+            bias, scale = fit_psychometric(x, p, n)
+            grid = np.linspace(x.min(), x.max(), 300)
+            fit = "logistic fit" if len(curves) == 1 else None
+            ax.plot(grid, _logistic(grid, bias, scale), "-", color=colour, label=fit)
         ax.set_xlabel("signed coherence" + (" (cued signal)" if ev.task == "CDM" else ""))
         ax.set_ylabel("P(positive choice)")
         ax.set_ylim(-0.05, 1.05)

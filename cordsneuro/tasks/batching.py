@@ -126,14 +126,15 @@ def one_by_one(
     the response steps: the ``score_epochs`` if given, else the ``decision`` epoch if the env
     has one, else the steps whose ground truth is not fixation (continuous answers: every
     step)."""
-    base = source.unwrapped
     if fixed:
         _check_conditions(source, fixed)
     obs, gts, trials, bounds = [], [], [], []
     for _ in range(n):
         trials.append(source.new_trial(**fixed) or {})
-        obs.append(np.asarray(base.ob, dtype=np.float32).reshape(len(base.ob), -1))
-        gts.append(np.asarray(base.gt))
+        base = source.unwrapped  # after new_trial: a scheduling wrapper switches env per trial
+        # copies: some envs (neurogym's yang19 collection) refill the same buffers next trial
+        obs.append(np.array(base.ob, dtype=np.float32).reshape(len(base.ob), -1))
+        gts.append(np.array(base.gt))
         bounds.append((dict(base.start_ind), dict(base.end_ind)))
     lengths = np.array([len(o) for o in obs], dtype=np.int64)
     n_time = int(lengths.max())

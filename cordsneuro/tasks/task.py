@@ -215,7 +215,18 @@ class Task:
         if self.kind == "trials":
             self._rng = np.random.default_rng(seed)
         else:
-            _trial_source(self.env).unwrapped.seed(None if seed is None else int(seed))
+            source = _trial_source(self.env)
+            envs = getattr(source, "envs", None)
+            if envs and hasattr(source, "schedule"):
+                # a scheduling wrapper (neurogym's collections): its envs get different seeds
+                # (the same seed would make them draw the same trials), then its schedule
+                for i, env in enumerate(envs):
+                    env.seed(None if seed is None else int(seed) + i)
+                source.schedule.seed(None if seed is None else int(seed))
+                source.schedule.reset()
+                source.next_i_env = source.schedule()
+            else:
+                source.unwrapped.seed(None if seed is None else int(seed))
 
     def rng_state(self) -> dict:
         """The random state of the trials, JSON-ready (for checkpoints)."""
@@ -223,8 +234,14 @@ class Task:
             return {"generator": jsonable(self._rng.bit_generator.state)}
         if self.kind == "cognitive":
             return {"streams": self.env.rng_state()}
-        name, keys, pos, has_gauss, cached = _trial_source(self.env).unwrapped.rng.get_state()
-        return {"randomstate": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)]}
+        state = {"randomstates": [_get_state(rng) for rng in _random_states(self.env)]}
+        source = _trial_source(self.env)
+        if hasattr(source, "schedule"):
+            state["schedule"] = {
+                "next_i_env": int(source.next_i_env),
+                **{k: jsonable(getattr(source.schedule, k)) for k in _SCHEDULE_COUNTERS},
+            }
+        return state
 
     def set_rng_state(self, state: Mapping) -> None:
         """Restore what :meth:`rng_state` returned."""
@@ -233,10 +250,14 @@ class Task:
         elif self.kind == "cognitive":
             self.env.set_rng_state(state["streams"])
         else:
-            name, keys, pos, has_gauss, cached = state["randomstate"]
-            _trial_source(self.env).unwrapped.rng.set_state(
-                (name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached)
-            )
+            for rng, saved in zip(_random_states(self.env), state["randomstates"], strict=True):
+                name, keys, pos, has_gauss, cached = saved
+                rng.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+            if "schedule" in state:
+                source = _trial_source(self.env)
+                source.next_i_env = state["schedule"]["next_i_env"]
+                for key in _SCHEDULE_COUNTERS:
+                    setattr(source.schedule, key, state["schedule"][key])
 
     def copy(self) -> Task:
         """An independent copy (its own random state)."""
@@ -489,6 +510,27 @@ def _trial_source(env: Any) -> Any:
                 f"trial_task or a Task, got {type(env).__name__}"
             )
         current = inner
+
+
+#: The counters of a neurogym schedule (neurogym.utils.scheduler) saved with its random state.
+_SCHEDULE_COUNTERS = ("i", "count", "total_count")
+
+
+def _random_states(env: Any) -> list[np.random.RandomState]:
+    """The numpy random states behind an env's trials: its own, or those of each env of a
+    scheduling wrapper and of its schedule."""
+    source = _trial_source(env)
+    envs = getattr(source, "envs", None) or [source]
+    states = [e.unwrapped.rng for e in envs]
+    schedule = getattr(source, "schedule", None)
+    if isinstance(getattr(schedule, "rng", None), np.random.RandomState):
+        states.append(schedule.rng)
+    return states
+
+
+def _get_state(rng: np.random.RandomState) -> list:
+    name, keys, pos, has_gauss, cached = rng.get_state()
+    return [name, keys.tolist(), int(pos), int(has_gauss), float(cached)]
 
 
 def make(name: str, **kwargs: Any) -> Any:
