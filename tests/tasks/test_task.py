@@ -97,7 +97,7 @@ def test_a_task_without_a_decision_epoch_reports_no_accuracy():
     ev = tasks.evaluate(model, "ReadySetGo-v0", n_trials=64)
     assert "accuracy" not in ev.metrics
     with pytest.raises(ValueError, match="same class"):
-        ev.accuracy
+        _ = ev.accuracy
     # scored per step instead: an untrained network cannot get both right
     assert min(ev.metrics["response_accuracy"], ev.metrics["fixation_accuracy"]) < 0.9
     with pytest.raises(ValueError, match="same class"):
