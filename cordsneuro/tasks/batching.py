@@ -136,17 +136,8 @@ def one_by_one(
         obs.append(np.array(base.ob, dtype=np.float32).reshape(len(base.ob), -1))
         gts.append(np.array(base.gt))
         bounds.append((dict(base.start_ind), dict(base.end_ind)))
-    lengths = np.array([len(o) for o in obs], dtype=np.int64)
-    n_time = int(lengths.max())
-    inputs = np.zeros((n, n_time, n_inputs), dtype=np.float32)
-    if answer == "categorical":
-        targets = np.zeros((n, n_time), dtype=np.int64)
-    else:
-        targets = np.zeros((n, n_time, n_outputs), dtype=np.float32)
-    for i, (o, g) in enumerate(zip(obs, gts)):
-        inputs[i, : len(o)] = o
-        targets[i, : len(g)] = g.reshape(targets[i, : len(g)].shape)
-    t = np.arange(n_time)[None, :]
+    inputs, targets, lengths = _padded(obs, gts, n_inputs, answer, n_outputs)
+    t = np.arange(inputs.shape[1])[None, :]
     valid = t < lengths[:, None]
     info = _conditions_of(trials)
     info["length"] = lengths
@@ -217,22 +208,36 @@ def from_function(
         if answer == "categorical" and ((y < 0) | (y >= n_outputs)).any():
             raise ValueError(f"{name}: class targets must lie in [0, {n_outputs})")
         rows.append((x, y, m, dict(out[3]) if len(out) == 4 else {}))
-    lengths = np.array([len(r[0]) for r in rows], dtype=np.int64)
-    n_time = int(lengths.max())
-    inputs = np.zeros((n, n_time, n_inputs), dtype=np.float32)
-    if answer == "categorical":
-        targets = np.zeros((n, n_time), dtype=np.int64)
-    else:
-        targets = np.zeros((n, n_time, n_outputs), dtype=np.float32)
-    mask = np.zeros((n, n_time), dtype=bool)
-    for i, (x, y, m, _) in enumerate(rows):
-        inputs[i, : len(x)], targets[i, : len(x)], mask[i, : len(x)] = x, y, m
+    xs, ys = [r[0] for r in rows], [r[1] for r in rows]
+    inputs, targets, lengths = _padded(xs, ys, n_inputs, answer, n_outputs)
+    mask = np.zeros(inputs.shape[:2], dtype=bool)
+    for i, r in enumerate(rows):
+        mask[i, : len(r[2])] = r[2]
     info = _conditions_of([r[3] for r in rows])
     info["length"] = lengths
     if answer == "categorical" and "target" not in info:
         first = np.where(mask.any(1), mask.argmax(1), 0)
         info["target"] = targets[np.arange(n), first]
     return inputs, targets, mask, info
+
+
+def _padded(
+    xs: list[np.ndarray], ys: list[np.ndarray], n_inputs: int, answer: str, n_outputs: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Trials of different lengths padded with zeros: inputs ``(n, time, n_inputs)``, targets
+    ``(n, time)`` int64 or ``(n, time, n_outputs)`` float32, and the lengths ``(n,)``."""
+    n = len(xs)
+    lengths = np.array([len(x) for x in xs], dtype=np.int64)
+    n_time = int(lengths.max())
+    inputs = np.zeros((n, n_time, n_inputs), dtype=np.float32)
+    if answer == "categorical":
+        targets = np.zeros((n, n_time), dtype=np.int64)
+    else:
+        targets = np.zeros((n, n_time, n_outputs), dtype=np.float32)
+    for i, (x, y) in enumerate(zip(xs, ys)):
+        inputs[i, : len(x)] = x
+        targets[i, : len(y)] = y.reshape(targets[i, : len(y)].shape)
+    return inputs, targets, lengths
 
 
 def _conditions_of(trials: list[dict]) -> dict[str, np.ndarray]:
