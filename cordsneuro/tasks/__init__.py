@@ -8,7 +8,7 @@ and registers every task with gymnasium as ``cordsneuro/<name>-v0``::
 
     tasks.list_tasks()                                  # the paper's tasks; "yang19", "neurogym"
     env = gymnasium.make("cordsneuro/PDM-v0")          # or tasks.make("PDM", dt=20)
-    tasks.describe("PDM")                               # widths, answer, dt, criterion
+    print(tasks.describe("PDM"))                        # epochs, inputs, answer, criterion
     inputs, targets, mask, info = tasks.make_batch("PDM", 64, seed=0)
 
 ``train``, ``evaluate`` and ``make_batch`` take a name, an env, a :func:`trial_task` or a

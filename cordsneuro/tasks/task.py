@@ -45,7 +45,7 @@ from neurogym.core import TrialEnv, TrialWrapper
 
 from cordsneuro._util import jsonable, task_key
 from cordsneuro.tasks import batching
-from cordsneuro.tasks.base import CognitiveTask, respond
+from cordsneuro.tasks.base import LOWER_IS_BETTER, CognitiveTask, respond
 from cordsneuro.tasks.batching import Batch
 from cordsneuro.tasks.cognitive import TASKS
 
@@ -586,9 +586,51 @@ def list_tasks(collection: str = "cordsneuro") -> list[str]:
     return ids
 
 
-def describe(task: Any, task_kwargs: Mapping[str, Any] | None = None) -> Task:
-    """The resolved task (name, widths, answer, dt, criterion...); ``tasks.describe("PDM")``."""
-    return resolve(task, task_kwargs)
+def describe(task: Any, task_kwargs: Mapping[str, Any] | None = None) -> str:
+    """A short description of a task, like its methods section: epochs (ms), inputs, outputs,
+    the scored steps, the default loss weights and the criterion.
+
+    ``print(tasks.describe("PDM"))``; any task argument :func:`resolve` accepts."""
+    t = resolve(task, task_kwargs)
+    lines = [f"{t.name} ({t.kind}): dt = {t.dt:g} ms, {t.answer} answer"]
+    env = _trial_source(t.env).unwrapped if t.env is not None else None
+    timing = dict(getattr(env, "timing", {}) or {})
+    if timing:
+        lines.append("epochs (ms): " + ", ".join(f"{k} {_ms(v)}" for k, v in timing.items()))
+    names = getattr(env, "input_names", None)
+    outputs = getattr(env, "output_names", None)
+    lines.append(f"inputs: {t.n_inputs}" + (f" ({', '.join(names)})" if names else ""))
+    lines.append(f"outputs: {t.n_outputs}" + (f" ({', '.join(outputs)})" if outputs else ""))
+    if t.kind == "cognitive":
+        scored = f"the {', '.join(env.scored_periods)} epoch"
+    elif t.kind == "trials":
+        scored = "the steps the trial function's mask marks"
+    elif t.score_epochs:
+        scored = f"the {', '.join(t.score_epochs)} epoch(s)"
+    elif "decision" in timing:
+        scored = "the decision epoch"
+    else:
+        scored = "the steps whose ground truth is not fixation"
+    lines.append(f"scored: {scored}" + ("" if t.no_accuracy is None else " (per step only)"))
+    w = t.default_loss_weights
+    lines.append(
+        f"loss weights: response {w.response:g}, other steps {w.other:g}, grace {w.grace_ms:g} ms"
+    )
+    criterion = ", ".join(f"{k} {'<=' if k in LOWER_IS_BETTER else '>='} {v:g}"
+                          for k, v in t.criterion.items())  # fmt: skip
+    lines.append(f"criterion: {criterion or 'none'}")
+    return "\n".join(lines)
+
+
+def _ms(spec: Any) -> str:
+    """A timing entry as text: ``100``, ``U(500, 2000)``, ``one of [...]``."""
+    if isinstance(spec, (tuple, list)) and len(spec) == 2 and spec[0] == "uniform":
+        return f"U({spec[1][0]:g}, {spec[1][1]:g})"
+    if isinstance(spec, (tuple, list)) and len(spec) == 2 and spec[0] == "choice":
+        return f"one of {list(spec[1])}"
+    if callable(spec):
+        return "(drawn by the env)"
+    return f"{spec:g}" if isinstance(spec, (int, float)) else str(spec)
 
 
 def make_batch(

@@ -20,10 +20,15 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 def test_one_way_to_get_list_and_describe_a_task():
     assert not hasattr(tasks, "get_task")
-    info = tasks.describe("PDM")
+    info = tasks.resolve("PDM")
     assert (info.name, info.n_inputs, info.n_outputs, info.answer, info.dt) == (
         "PDM", 1, 2, "categorical", 20.0,
     )  # fmt: skip
+    text = tasks.describe("PDM")  # Appendix B.3, as a methods section
+    assert "fixation 100, stimulus 800, delay 100, decision 20" in text
+    assert "scored: the decision epoch" in text and "accuracy >= 0.9" in text
+    assert "delay U(500, 2000)" in tasks.describe("PWM", {"dt": 10})
+    assert "response 5, other steps 1, grace 100 ms" in tasks.describe("GoNogo-v0")
     assert tasks.list_tasks() == [
         "PDM", "PWM", "CDM", "MDM", "DMS", "MemoryProRing", "MemoryProLine", "MemoryProPoints",
     ]  # fmt: skip
