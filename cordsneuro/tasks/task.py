@@ -81,6 +81,8 @@ class LossWeights:
     epochs : dict of str → float, optional
         Weights of named epochs, applied last (override the above on those epochs).
 
+    Notes
+    -----
     :data:`YANG2019` is Yang et al. (2019)'s choice, the default for neurogym tasks: response ×5,
     other steps ×1, 100 ms of grace (PsychRNN's masks do the same).
     """
@@ -713,7 +715,9 @@ def trial_task(
     seed : int, optional
         Seed of the trials.
 
-    Example: go / no-go in five lines::
+    Examples
+    --------
+    Go / no-go in five lines::
 
         def go_nogo(rng, dt):
             go = rng.integers(2)
