@@ -77,7 +77,7 @@ class LossWeights:
         Weight of the other steps of the trial (padding always weighs 0).
     grace_ms : float
         The first ``grace_ms`` of each trial's response weigh 0 (the network is not asked to
-        switch its output instantly). Never more than the response minus one step.
+        switch its output instantly). Never more than half of a trial's response steps.
     epochs : dict of str → float, optional
         Weights of named epochs, applied last (override the above on those epochs).
 
@@ -325,7 +325,7 @@ class Task:
             has = mask.any(1)
             onset = np.where(has, mask.argmax(1), n_time)[:, None]
             length = mask.sum(1, keepdims=True)
-            grace = np.minimum(int(math.floor(spec.grace_ms / self.dt + 1e-9)), length - 1)
+            grace = np.minimum(int(math.floor(spec.grace_ms / self.dt + 1e-9)), length // 2)
             w = np.where(mask & (t >= onset) & (t < onset + grace), 0.0, w)
         for epoch, value in dict(spec.epochs).items():
             if f"{epoch}_start" not in info:

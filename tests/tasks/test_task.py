@@ -73,11 +73,15 @@ def test_yang2019_loss_weights_on_a_neurogym_task():
         tasks.LossWeights(response=-1.0)
 
 
-def test_grace_never_removes_the_whole_response():
+def test_grace_never_covers_more_than_half_the_response():
     task = tasks.resolve("PerceptualDecisionMaking-v0")  # dt 100 ms: a one-step decision
     batch = task.batch(8, seed=0)
     w = task.loss_weights(batch).numpy()
     np.testing.assert_array_equal(w[batch.mask.numpy()], 5.0)
+    task = tasks.resolve("PerceptualDecisionMaking-v0", {"dt": 20})  # 5 decision steps
+    batch = task.batch(8, seed=0)
+    w = task.loss_weights(batch).numpy()[batch.mask.numpy()].reshape(8, 5)
+    np.testing.assert_array_equal(w, np.tile([0.0, 0.0, 5.0, 5.0, 5.0], (8, 1)))
 
 
 @pytest.mark.parametrize(
