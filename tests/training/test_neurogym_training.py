@@ -5,7 +5,6 @@ larger budget and prints the figures of docs/training.md."""
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import pytest
@@ -25,11 +24,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def test_a_fullrnn_learns_neurogym_tasks_with_default_settings(name, chance):
     task = tasks.resolve(name, {"dt": 20})  # the FullRNN's default step
     model = FullRNN(128, task.n_inputs, task.n_outputs, seed=0)
-    n = 1000
-    untrained = tasks.evaluate(model, task, n_trials=n, seed=3).accuracy
-    assert untrained <= chance + 4 * math.sqrt(chance * (1 - chance) / n)
     train(model, task, steps=600, progress=False)
-    ev = tasks.evaluate(model, task, n_trials=n, seed=3)
+    ev = tasks.evaluate(model, task, n_trials=1000, seed=3)
     assert ev.accuracy >= 0.75 and ev.accuracy >= chance + 0.25  # well above chance
     assert ev.metrics["response_accuracy"] >= chance + 0.1
     assert ev.metrics["fixation_accuracy"] >= 0.95  # and it holds fixation before answering
