@@ -149,7 +149,9 @@ def angular_distance(X: np.ndarray, Y: np.ndarray) -> float:
     return float(np.arccos(np.clip(np.vdot(X, Y) / norm, -1.0, 1.0)))
 
 
-def _prepare(X: np.ndarray, alpha: float, center: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _prepare(
+    X: np.ndarray, alpha: float, center: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centre (optionally) and partially whiten one network: ``(mean, X̃, Z)``."""
     mean = X.mean(axis=0) if center else np.zeros(X.shape[1])
     Xw, Z = whiten(X - mean, alpha)

@@ -65,7 +65,15 @@ AXES = ("architecture", "task", "activation", "lr", "size", "seed")
 #: ``"recipe"`` for activation or learning rate: the value of RECIPES for the task/architecture.
 RECIPE = "recipe"
 
-_KEYS = {"name", "grid", "untrained", "max_steps", "trajectory_trials", "trajectory_seed"}
+_KEYS = {
+    "name",
+    "grid",
+    "untrained",
+    "max_steps",
+    "eval_trials",
+    "trajectory_trials",
+    "trajectory_seed",
+}
 
 
 # ----------------------------------------------------------------------------- definition
@@ -88,6 +96,8 @@ class RunSpec:
         False for the untrained twin (the same network at its initialisation).
     max_steps : int
         Step budget; training stops earlier at the task's criterion.
+    eval_trials : int
+        Held-out trials of the training criterion and of the final metrics.
     trajectory_trials, trajectory_seed : int
         The fixed evaluation batch whose trajectories are stored (the same for every network
         of a task).
@@ -105,6 +115,7 @@ class RunSpec:
     max_steps: int
     trajectory_trials: int
     trajectory_seed: int
+    eval_trials: int = 512
     sweep: str = ""
 
     @property
@@ -138,6 +149,8 @@ class Sweep:
         Add the untrained twin of every network (default True, as in the paper).
     max_steps : int, optional
         Training step budget (default: the recipe's); training stops at the task's criterion.
+    eval_trials : int
+        Held-out trials scored for the stopping criterion and the final metrics (default 512).
     trajectory_trials, trajectory_seed : int
         Size and seed of each task's fixed evaluation batch whose trajectories are stored.
     """
@@ -146,6 +159,7 @@ class Sweep:
     grid: dict[str, tuple]
     untrained: bool = True
     max_steps: int | None = None
+    eval_trials: int = 512
     trajectory_trials: int = 32
     trajectory_seed: int = 2024
     _runs: tuple = field(default=(), repr=False, compare=False)
@@ -178,6 +192,7 @@ class Sweep:
             grid=values,
             untrained=_bool("untrained", definition.get("untrained", True)),
             max_steps=_optional_int("max_steps", definition.get("max_steps"), 1),
+            eval_trials=_int("eval_trials", definition.get("eval_trials", 512), 1),
             trajectory_trials=_int("trajectory_trials", definition.get("trajectory_trials", 32), 1),
             trajectory_seed=_int("trajectory_seed", definition.get("trajectory_seed", 2024), 0),
         )
@@ -217,6 +232,7 @@ class Sweep:
                         max_steps=int(self.max_steps or settings["steps"]),
                         trajectory_trials=self.trajectory_trials,
                         trajectory_seed=self.trajectory_seed,
+                        eval_trials=self.eval_trials,
                         sweep=digest,
                     )
                 )
@@ -384,7 +400,8 @@ def run_one(spec: RunSpec, out: str | os.PathLike, threads: int = 1) -> dict[str
         }
         result = train(
             model, spec.task, steps=spec.max_steps, until="criterion", lr=spec.lr,
-            seed=spec.seed, checkpoint_dir=partial, resume=True, progress=False, **kwargs,
+            seed=spec.seed, eval_trials=spec.eval_trials, checkpoint_dir=partial, resume=True,
+            progress=False, **kwargs,
         )  # fmt: skip
         record.update(
             steps=result.steps,
@@ -393,7 +410,7 @@ def run_one(spec: RunSpec, out: str | os.PathLike, threads: int = 1) -> dict[str
             history={"evaluations": result.history["evaluations"]},
         )
     model.eval()
-    evaluation = evaluate(model, spec.task, n_trials=512)
+    evaluation = evaluate(model, spec.task, n_trials=spec.eval_trials)
     batch = make_batch(spec.task, spec.trajectory_trials, seed=spec.trajectory_seed)
     with torch.no_grad():
         traj = model(batch.inputs)
