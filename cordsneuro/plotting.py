@@ -650,7 +650,8 @@ def plot_mds(
                 facecolors=colour if state else "none",
                 label=f"{ARCHITECTURE_NAMES.get(arch, arch)} ({'trained' if state else 'untrained'})",
             )  # fmt: skip
-    ax.set(xlabel="MDS 1", ylabel="MDS 2", title=title)
+    ax.set(xlabel="MDS 1", ylabel="MDS 2")
+    ax.set_title(title, fontsize=9)
     ax.set_aspect("equal", adjustable="datalim")
     ax.legend(fontsize=6, loc="best")
     return fig

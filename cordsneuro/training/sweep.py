@@ -98,6 +98,9 @@ class RunSpec:
         Step budget; training stops earlier at the task's criterion.
     eval_trials : int
         Held-out trials of the training criterion and of the final metrics.
+    setting : str
+        The grid's hyper-parameter setting (activation, learning rate, size as written in the
+        grid, ``"recipe"`` included): networks are compared within a setting.
     trajectory_trials, trajectory_seed : int
         The fixed evaluation batch whose trajectories are stored (the same for every network
         of a task).
@@ -116,6 +119,7 @@ class RunSpec:
     trajectory_trials: int
     trajectory_seed: int
     eval_trials: int = 512
+    setting: str = ""
     sweep: str = ""
 
     @property
@@ -217,22 +221,27 @@ class Sweep:
 
         specs = []
         digest = self.digest
-        for arch, task, act, lr, size, seed in itertools.product(*(self.grid[a] for a in AXES)):
-            settings = recipe(task, arch)
+        # seeds outermost: a sweep stopped early holds whole seeds of every architecture
+        order = ("seed", "size", "lr", "activation", "task", "architecture")
+        for values in itertools.product(*(self.grid[a] for a in order)):
+            v = dict(zip(order, values))
+            settings = recipe(v["task"], v["architecture"])
+            act = settings["model"]["activation"] if v["activation"] == RECIPE else v["activation"]
             for trained in (True, False) if self.untrained else (True,):
                 specs.append(
                     RunSpec(
-                        task=task,
-                        architecture=arch,
-                        activation=settings["model"]["activation"] if act == RECIPE else act,
-                        lr=float(settings["lr"] if lr == RECIPE else lr),
-                        size=int(size),
-                        seed=int(seed),
+                        task=v["task"],
+                        architecture=v["architecture"],
+                        activation=act,
+                        lr=float(settings["lr"] if v["lr"] == RECIPE else v["lr"]),
+                        size=int(v["size"]),
+                        seed=int(v["seed"]),
                         trained=trained,
                         max_steps=int(self.max_steps or settings["steps"]),
                         trajectory_trials=self.trajectory_trials,
                         trajectory_seed=self.trajectory_seed,
                         eval_trials=self.eval_trials,
+                        setting=_setting(v["activation"], v["lr"], v["size"]),
                         sweep=digest,
                     )
                 )
@@ -243,6 +252,13 @@ class Sweep:
                 "on one axis); remove the duplicate value"
             )
         return specs
+
+
+def _setting(activation: str, lr: str | float, size: int) -> str:
+    """``recipe_n125``, ``relu_lr0.01_n216``, ``tanh_lrrecipe_n125``..."""
+    if activation == RECIPE and lr == RECIPE:
+        return f"{RECIPE}_n{size}"
+    return f"{activation}_lr{lr if lr == RECIPE else format(lr, 'g')}_n{size}"
 
 
 def _axis(axis: str, values: Any) -> tuple:
@@ -514,6 +530,7 @@ def run_sweep(
     threads: int = 1,
     slurm: Mapping[str, Any] | None = None,
     cluster: str | None = None,
+    max_array: int = 1000,
     wait: bool = True,
     progress: bool = True,
 ):
@@ -536,6 +553,8 @@ def run_sweep(
     cluster : str, optional
         submitit's ``cluster``: None picks SLURM when it is there, ``"local"`` runs the jobs as
         local processes (for testing), ``"debug"`` in this process.
+    max_array : int
+        SLURM: at most this many runs per job array (clusters cap array sizes; default 1000).
     wait : bool
         SLURM: wait for the array and collect (default); False returns the submitit jobs.
     progress : bool
@@ -553,6 +572,7 @@ def run_sweep(
     if executor not in ("local", "slurm"):
         raise ValueError(f"executor must be 'local' or 'slurm' (got {executor!r})")
     threads = _int("threads", threads, 1)
+    max_array = _int("max_array", max_array, 1)
     out = Path(out)
     runs = sweep.runs()
     out.mkdir(parents=True, exist_ok=True)
@@ -585,9 +605,12 @@ def run_sweep(
         params = {"timeout_min": 60, "cpus_per_task": threads, "name": f"sweep-{sweep.name}"}
         params.update(slurm or {})
         ex.update_parameters(**params)
-        jobs = ex.map_array(run_one, todo, [str(out)] * len(todo), [threads] * len(todo))
-        if progress:
-            print(f"submitted {len(jobs)} runs as job array {jobs[0].job_id if jobs else '-'}")
+        jobs = []
+        for first in range(0, len(todo), max_array):  # clusters cap array sizes (MaxArraySize)
+            part = todo[first : first + max_array]
+            jobs += ex.map_array(run_one, part, [str(out)] * len(part), [threads] * len(part))
+            if progress:
+                print(f"submitted {len(part)} runs as job array {jobs[-1].job_id.split('_')[0]}")
         if not wait:
             bar.close()
             return jobs

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from cordsneuro._atomic import atomic_path
+from cordsneuro.training.sweep import COMPARISON_TASKS
 
 __all__ = ["SweepReport", "report_sweep", "load_trajectories", "TABLE_S2_COLUMNS"]
 
@@ -133,17 +134,17 @@ def report_sweep(
     target = Path(directory) if directory is not None else out / "report"
     target.mkdir(parents=True, exist_ok=True)
     figures: list[Path] = []
-    tasks = list(dict.fromkeys(cfg["task"] for cfg, _ in runs))
+    order = {t: i for i, t in enumerate(COMPARISON_TASKS)}  # the paper's order, then others
+    tasks = sorted({cfg["task"] for cfg, _ in runs}, key=lambda t: (order.get(t, 99), t))
     per_network: list[dict] = []
     plt = _pyplot()
     for task in tqdm(tasks, desc="report", disable=not progress):
         settings: dict[tuple, list] = {}
         for cfg, d in runs:
             if cfg["task"] == task:
-                key = (cfg["activation"], cfg["lr"], cfg["size"])
+                key = cfg.get("setting") or f"{cfg['activation']}_lr{cfg['lr']:g}_n{cfg['size']}"
                 settings.setdefault(key, []).append((cfg, d, load_trajectories(d)))
-        for (act, lr, size), group in settings.items():
-            setting = f"{act}_lr{lr:g}_n{size}"
+        for setting, group in settings.items():
             _check_same_trials(group, f"task {task}, setting {setting}")
             group.sort(key=lambda g: (not g[0]["trained"], g[0]["architecture"], g[0]["seed"]))
             labels = [_label(cfg) for cfg, _, _ in group]
@@ -157,7 +158,7 @@ def report_sweep(
             if len(group) >= 3:
                 fig = plot_mds(
                     mds_embedding(D), archs, trained,
-                    title=f"{task} ({setting}): Procrustes distances, MDS",
+                    title=f"{task} ({setting})",
                 )  # fmt: skip
                 _save(fig, target / f"fig_s2c_mds_{task}_{setting}.png", figures)
             reference = [i for i, (a, t) in enumerate(zip(archs, trained)) if t and a == BASELINE]

@@ -257,9 +257,9 @@ def test_report_table_matches_independent_distances(swept, tmp_path):
     assert full_row["mean"] == pytest.approx(metric.fit_score(*full), abs=1e-9)
     names = {p.name for p in report.figures}
     assert {"fig_s2a_psychometric.png", "fig_s2b_singular_values.png"} <= names
-    assert "fig_s2c_mds_PDM_tanh_lr0.003_n125.png" in names
+    assert "fig_s2c_mds_PDM_recipe_n125.png" in names
     assert (tmp_path / "table_s2.md").read_text().startswith("Table S2")
-    D = np.loadtxt(tmp_path / "distances_PDM_tanh_lr0.003_n125.csv", delimiter=",",
+    D = np.loadtxt(tmp_path / "distances_PDM_recipe_n125.csv", delimiter=",",
                    skiprows=1, usecols=range(1, 9))  # fmt: skip
     assert D.shape == (8, 8) and np.allclose(D, D.T) and np.all(np.diag(D) == 0)
 
