@@ -39,6 +39,12 @@ def small(**changes):
     return definition
 
 
+def one_network(architecture, **changes):
+    """One network on PDM and its untrained twin, a few steps."""
+    grid = {"architecture": [architecture], "task": ["PDM"], "size": [125], "seed": [0]}
+    return small(grid=grid, max_steps=5, trajectory_trials=4, **changes)
+
+
 def finished(out: Path) -> dict[str, str]:
     """run id → run_uuid of every finished run directory."""
     runs = {}
@@ -207,10 +213,7 @@ def test_sigkill_midway_then_restart_runs_each_missing_run_once(tmp_path):
 
 @pytest.mark.slow  # starts fresh Python processes (torch import each)
 def test_slurm_executor_with_submitit_local_cluster(tmp_path):
-    definition = small(
-        grid={"architecture": ["sparse"], "task": ["PDM"], "size": [125], "seed": [0]},
-        max_steps=5, trajectory_trials=4,
-    )  # fmt: skip
+    definition = one_network("sparse")
     out = tmp_path / "out"
     table = run_sweep(
         definition, out, executor="slurm", cluster="local", progress=False,
@@ -224,11 +227,7 @@ def test_slurm_executor_with_submitit_local_cluster(tmp_path):
 
 @pytest.mark.slow  # starts fresh Python processes (torch import each)
 def test_local_pool_of_two_workers(tmp_path):
-    definition = small(
-        grid={"architecture": ["lowrank"], "task": ["PDM"], "size": [125], "seed": [0]},
-        max_steps=5, trajectory_trials=4,
-    )  # fmt: skip
-    table = run_sweep(definition, tmp_path / "out", workers=2, progress=False)
+    table = run_sweep(one_network("lowrank"), tmp_path / "out", workers=2, progress=False)
     assert len(table) == 2
 
 
