@@ -185,10 +185,14 @@ def sweep_run(args: argparse.Namespace) -> int:
         slurm[key] = int(value) if value.isdigit() else value
     out = args.out if args.out is not None else Path(f"sweep_{Path(args.sweep).stem}")
     start = time.perf_counter()
-    table = run_sweep(
-        args.sweep, out, executor=args.executor, workers=args.workers, threads=args.threads,
-        slurm=slurm, cluster=args.cluster, progress=not args.quiet,
-    )  # fmt: skip
+    try:
+        table = run_sweep(
+            args.sweep, out, executor=args.executor, workers=args.workers, threads=args.threads,
+            slurm=slurm, cluster=args.cluster, progress=not args.quiet,
+        )  # fmt: skip
+    except ValueError as error:  # a bad sweep definition or a directory of another sweep
+        print(f"cordsneuro sweep run: error: {error}", file=sys.stderr)
+        return 2
     print(f"{len(table)} runs finished in {out} ({time.perf_counter() - start:.0f} s); table: "
           f"{out / 'results.csv'}")  # fmt: skip
     return 0
@@ -198,10 +202,14 @@ def sweep_report(args: argparse.Namespace) -> int:
     """Distance matrices, Table S2 and Fig. S2 / 1C of a finished sweep."""
     from cordsneuro.training.sweep_report import report_sweep
 
-    report_sweep(
-        args.directory, directory=args.report, n_jobs=args.jobs,
-        psychometric_trials=args.trials, progress=not args.quiet,
-    )  # fmt: skip
+    try:
+        report_sweep(
+            args.directory, directory=args.report, n_jobs=args.jobs,
+            psychometric_trials=args.trials, progress=not args.quiet,
+        )  # fmt: skip
+    except ValueError as error:  # no runs, or runs recorded on different trials
+        print(f"cordsneuro sweep report: error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

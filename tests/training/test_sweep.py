@@ -283,3 +283,14 @@ def test_report_refuses_runs_on_different_trials(tmp_path):
 def test_presets_are_valid():
     for name in PRESETS:
         assert load_sweep(name).name == name
+
+
+def test_cli_reports_bad_input_clearly(tmp_path, capsys):
+    from cordsneuro.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ngrid: {architecture: [gru], task: [PDM], size: [125], seed: [0]}\n")
+    assert main(["sweep", "run", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert "unknown architecture 'gru'" in capsys.readouterr().err
+    assert main(["sweep", "report", str(tmp_path)]) == 2
+    assert "no finished runs" in capsys.readouterr().err
