@@ -56,6 +56,11 @@ def main() -> None:
         "trained networks that met the task's criterion: "
         f"{int(trained.reached.sum())} / {len(trained)}\n"
     )
+    accuracy = table.pivot_table(
+        index="task", columns="trained", values="metric_accuracy", aggfunc="mean"
+    ).rename(columns={True: "trained", False: "untrained"})
+    print("mean held-out accuracy (untrained networks: chance on average over networks)")
+    print(accuracy.round(3).to_string(), "\n")
     report = report_sweep(args.out)
     print("\n".join(str(p) for p in report.figures))
 
