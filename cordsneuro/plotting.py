@@ -636,7 +636,7 @@ def plot_mds(
             f"{xy.shape}, {len(architectures)}, {len(trained)}"
         )
     if ax is None:
-        fig, ax = plt.subplots(figsize=(4.4, 4.0), constrained_layout=True)
+        fig, ax = plt.subplots(figsize=(6.2, 4.0), constrained_layout=True)
     else:
         fig = ax.figure
     for arch in dict.fromkeys(architectures):
@@ -653,7 +653,7 @@ def plot_mds(
     ax.set(xlabel="MDS 1", ylabel="MDS 2")
     ax.set_title(title, fontsize=9)
     ax.set_aspect("equal", adjustable="datalim")
-    ax.legend(fontsize=6, loc="best")
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     return fig
 
 

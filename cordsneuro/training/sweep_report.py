@@ -102,6 +102,10 @@ def _save(fig: Any, path: Path, figures: list[Path]) -> None:
     figures.append(path)
 
 
+def _reached(run: Path) -> bool:
+    return bool(json.loads((run / "metrics.json").read_text())["reached"])
+
+
 def _label(cfg: dict) -> str:
     return f"{cfg['architecture']}_s{cfg['seed']}_{'trained' if cfg['trained'] else 'untrained'}"
 
@@ -112,6 +116,7 @@ def report_sweep(
     directory: str | os.PathLike | None = None,
     n_jobs: int = -1,
     psychometric_trials: int = 1000,
+    only_solved: bool = True,
     progress: bool = True,
 ) -> SweepReport:
     """Write the comparison report of the sweep in ``out`` to ``directory`` (default
@@ -120,6 +125,10 @@ def report_sweep(
     Files: ``distances_<task>_<setting>.csv`` (Procrustes distance matrices, labelled),
     ``fig_s2c_mds_<task>_<setting>.png``, ``fig_s2b_singular_values.png``,
     ``fig_s2a_psychometric.png``, ``fig_1c_cca_<task>.png``, ``table_s2.md``, ``table_s2.csv``.
+
+    With ``only_solved`` (default) Table S2 uses only the trained networks that met their task's
+    criterion (the paper reports that all of its networks did); every network stays in the
+    distance matrices and MDS plots.
     """
     import pandas as pd
     from tqdm.auto import tqdm
@@ -137,6 +146,7 @@ def report_sweep(
     order = {t: i for i, t in enumerate(COMPARISON_TASKS)}  # the paper's order, then others
     tasks = sorted({cfg["task"] for cfg, _ in runs}, key=lambda t: (order.get(t, 99), t))
     per_network: list[dict] = []
+    excluded: list[str] = []
     plt = _pyplot()
     for task in tqdm(tasks, desc="report", disable=not progress):
         settings: dict[tuple, list] = {}
@@ -161,15 +171,24 @@ def report_sweep(
                     title=f"{task} ({setting})",
                 )  # fmt: skip
                 _save(fig, target / f"fig_s2c_mds_{task}_{setting}.png", figures)
-            reference = [i for i, (a, t) in enumerate(zip(archs, trained)) if t and a == BASELINE]
-            for i, (a, t) in enumerate(zip(archs, trained)):
+            # Table S2 compares solutions: trained networks that met the task's criterion
+            solved = [
+                t and (not only_solved or _reached(d)) for (_, d, _), t in zip(group, trained)
+            ]
+            excluded += [
+                f"{task}/{labels[i]}" for i, t in enumerate(trained) if t and not solved[i]
+            ]
+            reference = [i for i, a in enumerate(archs) if solved[i] and a == BASELINE]
+            for i, a in enumerate(archs):
                 others = [j for j in reference if j != i]
-                if t and others:
+                if solved[i] and others:
                     per_network.append(
                         {"task": task, "architecture": a, "setting": setting,
                          "network": labels[i], "distance": float(D[i, others].mean())}
                     )  # fmt: skip
     table, markdown, finding = _table_s2(per_network, tasks)
+    if excluded:
+        markdown += f"\nLeft out of the table (trained, criterion not met): {', '.join(excluded)}\n"
     with atomic_path(target / "table_s2.csv") as tmp:
         table.to_csv(tmp, index=False)
     with atomic_path(target / "table_s2.md") as tmp:

@@ -239,7 +239,9 @@ def test_report_table_matches_independent_distances(swept, tmp_path):
     from cordsneuro.training.sweep_report import load_trajectories, report_sweep
 
     out, _ = swept
-    report = report_sweep(out, directory=tmp_path, psychometric_trials=100, progress=False)
+    report = report_sweep(
+        out, directory=tmp_path, psychometric_trials=100, only_solved=False, progress=False
+    )
 
     def activity(name):
         data = load_trajectories(out / "runs/PDM" / name)
