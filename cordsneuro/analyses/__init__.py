@@ -15,6 +15,8 @@ Names are imported lazily (``import cordsneuro.analyses`` does not import torch 
   :func:`cumulative_variance_explained`
 - similarity (Table S2, Fig. 1C, S2): :class:`LinearMetric`, :func:`pairwise_distances`,
   :func:`cca_align`, :func:`mds_embedding`, :func:`normalised_singular_values`
+- complexity (Fig. 2C): the submodule :mod:`cordsneuro.analyses.complexity` (MACs and
+  parameters of any module, torchvision models and CordsNet)
 """
 
 from __future__ import annotations
@@ -60,16 +62,23 @@ _LAZY = {
     "normalised_singular_values": "similarity",
 }
 
-__all__ = sorted(_LAZY)
+_SUBMODULES = (
+    "regimes", "spectra", "fixed_points", "dimensionality", "similarity", "complexity"
+)
+
+__all__ = sorted([*_LAZY, *_SUBMODULES])
 
 
 def __getattr__(name: str):
     if name in _LAZY:
         value = getattr(importlib.import_module(f"cordsneuro.analyses.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'cordsneuro.analyses' has no attribute {name!r}")
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"cordsneuro.analyses.{name}")
+    else:
+        raise AttributeError(f"module 'cordsneuro.analyses' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def __dir__():
-    return sorted([*__all__, "regimes", "spectra", "fixed_points", "dimensionality", "similarity"])
+    return __all__
