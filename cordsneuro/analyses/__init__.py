@@ -62,9 +62,7 @@ _LAZY = {
     "normalised_singular_values": "similarity",
 }
 
-_SUBMODULES = (
-    "regimes", "spectra", "fixed_points", "dimensionality", "similarity", "complexity"
-)
+_SUBMODULES = ("regimes", "spectra", "fixed_points", "dimensionality", "similarity", "complexity")
 
 __all__ = sorted([*_LAZY, *_SUBMODULES])
 
