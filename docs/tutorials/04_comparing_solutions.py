@@ -168,14 +168,21 @@ plt.show()
 # %% [markdown]
 # ## Exercises
 #
-# 1. **Partial whitening.** Compute the distance between the ConvRNN (seed 0, trained) and the
-#    fully connected RNN (seed 0, trained) for `alpha` from 0 to 1 and plot it. Why does it grow
-#    with `alpha`?
-# 2. **Trained versus untrained.** For each architecture, compare the distance between a
-#    trained network and its own untrained twin with the distance between two trained networks
-#    of different architectures. Which is larger, and what does it say?
-# 3. **Held-out alignment.** Fit `LinearMetric(alpha=1)` on the first half of the samples and
-#    score on the second half (`fit(...).score(...)`). How does the held-out distance compare
-#    with the in-sample one, and what would a much larger held-out distance mean?
+# ### Exercise 1: partial whitening
+#
+# Compute the distance between the ConvRNN (seed 0, trained) and the fully connected RNN
+# (seed 0, trained) for `alpha` from 0 to 1 and plot it. Why does it grow with `alpha`?
+#
+# ### Exercise 2: trained versus untrained
+#
+# For each architecture, compare the distance between a trained network and its own untrained
+# twin with the distance between two trained networks of different architectures. Which is
+# larger, and what does it say?
+#
+# ### Exercise 3: held-out alignment
+#
+# Fit `LinearMetric(alpha=1)` on the first half of the samples and score on the second half
+# (`fit(...).score(...)`). How does the held-out distance compare with the in-sample one, and
+# what would a much larger held-out distance mean?
 #
 # Worked solutions: [solutions/04_comparing_solutions](../solutions/04_comparing_solutions/).
