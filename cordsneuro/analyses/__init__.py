@@ -16,6 +16,8 @@ Names are imported lazily (``import cordsneuro.analyses`` does not import torch 
 - neural predictivity over time (Fig. 6, Appendix E): :func:`temporal_predictivity`,
   :class:`NeuralPredictivity`, :func:`neural_assembly`, :func:`load_assembly`,
   :func:`save_assembly`, :func:`bin_model_activity`, :func:`search_lag`
+- similarity (Table S2, Fig. 1C, S2): :class:`LinearMetric`, :func:`pairwise_distances`,
+  :func:`cca_align`, :func:`mds_embedding`, :func:`normalised_singular_values`
 - complexity (Fig. 2C): the submodule :mod:`cordsneuro.analyses.complexity` (MACs and
   parameters of any module, torchvision models and CordsNet)
 """
@@ -55,6 +57,12 @@ _LAZY = {
     "PCA": "dimensionality",
     "participation_ratio": "dimensionality",
     "cumulative_variance_explained": "dimensionality",
+    # similarity
+    "LinearMetric": "similarity",
+    "pairwise_distances": "similarity",
+    "cca_align": "similarity",
+    "mds_embedding": "similarity",
+    "normalised_singular_values": "similarity",
     # neural predictivity
     "temporal_predictivity": "neural",
     "NeuralPredictivity": "neural",
@@ -65,7 +73,15 @@ _LAZY = {
     "search_lag": "neural",
 }
 
-_SUBMODULES = ("regimes", "spectra", "fixed_points", "dimensionality", "complexity", "neural")
+_SUBMODULES = (
+    "regimes",
+    "spectra",
+    "fixed_points",
+    "dimensionality",
+    "similarity",
+    "complexity",
+    "neural",
+)
 
 __all__ = sorted([*_LAZY, *_SUBMODULES])
 
