@@ -123,7 +123,8 @@ def _flip_signs(components: Tensor, *others: Tensor) -> tuple[Tensor, ...]:
 class _Blocks:
     """The sample blocks of ``fit``'s input, readable several times.
 
-    An array (Tensor, ndarray, ``np.memmap``) is read ``block_size`` samples at a time; a
+    An array (Tensor, ndarray, ``np.memmap``) is read ``block_size // neurons`` samples at a
+    time (at least one); a
     callable is called once per pass and must return a fresh iterable of blocks; a list or
     tuple of arrays is iterated as is. Each block is ``(samples, neurons)`` or
     ``(trials, time, *state)``."""
@@ -157,8 +158,9 @@ class _Blocks:
         self.dtype, self.device = first.dtype, first.device
 
     def _array_blocks(self):
-        for start in range(0, self.array.shape[0], self.block_size):
-            yield self.array[start : start + self.block_size]
+        rows = max(1, self.block_size // self.n_neurons)
+        for start in range(0, self.array.shape[0], rows):
+            yield self.array[start : start + rows]
 
     def _blocks_of(self, iterable):
         for block in iterable:
@@ -184,8 +186,10 @@ class PCA:
     solver : {"auto", "covariance", "gram", "randomized"}
         How :meth:`fit` computes the components (see there); ``"auto"`` picks from the shape.
     block_size : int
-        Samples (covariance, randomized) or neurons (gram) per block read at once; bounds the
-        working memory for data that do not fit in memory.
+        Values (samples × neurons) read at once: blocks of ``block_size // neurons`` samples
+        (covariance, randomized, :meth:`transform`) or ``block_size // samples`` neurons (gram).
+        Bounds the working memory (2²⁶ values: 256 MB in float32) for data that do not fit in
+        memory.
     n_oversamples, n_power_iter : int
         Randomized solver: sketch width ``k + n_oversamples`` and power iterations ``q``
         (each costs two passes over the data; more iterations sharpen components whose
@@ -220,7 +224,7 @@ class PCA:
         n_components: int = 10,
         *,
         solver: str = "auto",
-        block_size: int = 65536,
+        block_size: int = 2**26,
         n_oversamples: int = 10,
         n_power_iter: int = 2,
         seed: int = 0,
@@ -278,7 +282,7 @@ class PCA:
         ----------
         activity : Tensor, ndarray, np.memmap, list of arrays or callable
             ``(samples, neurons)`` or ``(trials, time, *state)`` (e.g. ``Trajectory.rates``)
-            in memory or memory-mapped (read ``block_size`` samples at a time); or data that
+            in memory or memory-mapped (read ``block_size`` values at a time); or data that
             do not fit in memory as sample blocks, each ``(samples, neurons)`` or
             ``(trials, time, *state)``: a list of arrays, or a function with no argument
             returning a fresh iterable of blocks (called once per pass; it must give the
@@ -364,7 +368,7 @@ class PCA:
         x = blocks.array
         n_samples, n_neurons = x.shape
         self._check_k(n_samples, n_neurons)
-        k, size = self.n_components, self.block_size
+        k, size = self.n_components, max(1, self.block_size // n_samples)
         mean = torch.zeros(n_neurons, dtype=torch.float64, device=x.device)
         for start in range(0, n_neurons, size):
             mean[start : start + size] = x[:, start : start + size].double().mean(dim=0)
@@ -391,37 +395,38 @@ class PCA:
         def as_data(t: Tensor) -> Tensor:
             return t.to(device=blocks.device, dtype=dtype)
 
-        # pass 1: Y = X Ω, the mean and the total sum of squares. Products use the raw blocks;
-        # the mean is removed by rank-one corrections: X_c Z = X Z − 1 μᵀZ, X_cᵀ Q = XᵀQ − μ 1ᵀQ
-        parts, sums, sumsq, n = [], torch.zeros(m, dtype=torch.float64), 0.0, 0
-        omega_d = as_data(omega)
-        for x in blocks:
-            parts.append((x.to(dtype) @ omega_d).double().cpu())
-            sums += x.sum(dim=0, dtype=torch.float64).cpu()
-            sumsq += float(torch.linalg.vector_norm(x, dtype=torch.float64) ** 2)
-            n += x.shape[0]
-        self._check_k(n, m)
-        mean = sums / n
-        q = torch.linalg.qr(torch.cat(parts) - mean @ omega)[0]  # (n, width)
-
-        def project_back(q: Tensor) -> Tensor:
-            """X_cᵀ Q, (m, width): one pass."""
-            out = torch.zeros(m, q.shape[1], dtype=torch.float64)
-            q_d, start = as_data(q), 0
-            for x in blocks:
-                out += (x.to(dtype).T @ q_d[start : start + x.shape[0]]).double().cpu()
-                start += x.shape[0]
-            return out - torch.outer(mean, q.sum(dim=0))
-
+        # The mean never touches the data: with C = I − 11ᵀ/n, X_c Z = C (X Z) (centre the
+        # rows of the product) and X_cᵀ Q = Xᵀ (C Q) (centre Q first).
         def project(z: Tensor) -> Tensor:
             """X_c Z, (n, width): one pass."""
             z_d = as_data(z)
-            return torch.cat([(x.to(dtype) @ z_d).double().cpu() for x in blocks]) - mean @ z
+            rows = torch.cat([(x.to(dtype) @ z_d).double().cpu() for x in blocks])
+            return rows - rows.mean(dim=0)
 
-        for _ in range(self.n_power_iter):
-            z = torch.linalg.qr(project_back(q))[0]
+        def project_back(q: Tensor) -> tuple[Tensor, Tensor]:
+            """X_cᵀ Q (m, width) and the mean (m,), from one pass with a column 1/n."""
+            n = q.shape[0]
+            a = torch.cat([q - q.mean(dim=0), torch.full((n, 1), 1.0 / n, dtype=q.dtype)], 1)
+            out = torch.zeros(m, a.shape[1], dtype=torch.float64)
+            a_d, start = as_data(a), 0
+            for x in blocks:
+                out += (x.to(dtype).T @ a_d[start : start + x.shape[0]]).double().cpu()
+                start += x.shape[0]
+            return out[:, :-1], out[:, -1]
+
+        # pass 1: the range of X_c Ω and the total sum of squares
+        omega_d, parts, sumsq = as_data(omega), [], 0.0
+        for x in blocks:
+            parts.append((x.to(dtype) @ omega_d).double().cpu())
+            sumsq += float(torch.linalg.vector_norm(x).double() ** 2)
+        y = torch.cat(parts)
+        n = y.shape[0]
+        self._check_k(n, m)
+        q = torch.linalg.qr(y - y.mean(dim=0))[0]
+        for _ in range(self.n_power_iter):  # Halko et al. 2011, Alg. 4.4
+            z = torch.linalg.qr(project_back(q)[0])[0]
             q = torch.linalg.qr(project(z))[0]
-        bt = project_back(q)  # Bᵀ = X_cᵀ Q, (m, width)
+        bt, mean = project_back(q)  # Bᵀ = X_cᵀ Q, (m, width)
         eig, vec = torch.linalg.eigh(bt.T @ bt)  # B Bᵀ = U_B S² U_Bᵀ
         eig, vec = eig.flip(0).clamp_min(0)[:k], vec.flip(1)[:, :k]
         components = (bt @ vec).T / eig.sqrt().clamp_min(torch.finfo(torch.float64).tiny)[:, None]
@@ -502,8 +507,9 @@ class PCA:
         out = torch.zeros(
             x.shape[0], self.components_.shape[0], dtype=torch.float64, device=x.device
         )
-        for start in range(0, x.shape[1], self.block_size):
-            stop = start + self.block_size
+        size = max(1, self.block_size // x.shape[0])
+        for start in range(0, x.shape[1], size):
+            stop = start + size
             out += (x[:, start:stop].double() - self.mean_[start:stop]) @ self.components_[
                 :, start:stop
             ].T

@@ -25,7 +25,7 @@ def _planted(n_samples=300, n_neurons=2000, rank=4, noise=0.01, seed=0):
 
 def test_gram_pca_matches_dense_covariance_eigendecomposition():
     data, _ = _planted(n_samples=120, n_neurons=400)
-    pca = PCA(5, block_size=97).fit(data)  # blocks that do not divide N
+    pca = PCA(5, block_size=97 * 120).fit(data)  # 97 neurons a block: does not divide N
     cov = torch.cov(data.T)
     eig, vec = torch.linalg.eigh(cov)
     eig, vec = eig.flip(0), vec.flip(1)
@@ -109,7 +109,7 @@ def test_every_solver_equals_the_dense_svd_including_signs(solver, shape):
 
     data = _low_rank(*shape)
     k = 4
-    pca = PCA(k, solver=solver, block_size=17).fit(data)  # blocks that do not divide the data
+    pca = PCA(k, solver=solver, block_size=700).fit(data)  # blocks that do not divide the data
     assert pca.solver_ == solver
     vt, s, all_eig = _dense_truth(data, k)
     np.testing.assert_allclose(pca.components_.numpy(), vt, atol=1e-9, rtol=0)
@@ -152,7 +152,7 @@ def test_fit_streams_blocks_lists_and_memory_maps(tmp_path):
     data.tofile(path)
     mapped = np.memmap(path, dtype=np.float32, mode="r", shape=(20, 20, 2000))
     fits = [
-        PCA(3, block_size=64).fit(mapped),  # read 64 samples at a time
+        PCA(3, block_size=64 * 2000).fit(mapped),  # read 64 samples at a time
         PCA(3).fit(list(trials)),  # one block per trial
         PCA(3).fit(lambda: (torch.from_numpy(t[None]) for t in trials)),  # trials on the fly
     ]
