@@ -278,17 +278,6 @@ class PCA:
     def fit(self, activity) -> PCA:
         """Fit the components.
 
-        Parameters
-        ----------
-        activity : Tensor, ndarray, np.memmap, list of arrays or callable
-            ``(samples, neurons)`` or ``(trials, time, *state)`` (e.g. ``Trajectory.rates``)
-            in memory or memory-mapped (read ``block_size`` values at a time); or data that
-            do not fit in memory as sample blocks, each ``(samples, neurons)`` or
-            ``(trials, time, *state)``: a list of arrays, or a function with no argument
-            returning a fresh iterable of blocks (called once per pass; it must give the
-            same blocks every time, e.g. trials re-simulated with fixed seeds).
-            ``n_components`` must not exceed ``min(samples, neurons)``.
-
         Solvers (``solver="auto"`` takes the cheapest exact one unless the randomized SVD is
         more than :data:`EXACT_COST_FACTOR` times cheaper):
 
@@ -302,6 +291,17 @@ class PCA:
           a time: ``2 q + 2`` passes, memory ``(samples + N) × (k + n_oversamples)``; exact
           when the data have rank ≤ ``k + n_oversamples``, otherwise accurate to the
           spectral decay (the error falls as (σ_{k+p+1} / σ_k)^{2q+1}).
+
+        Parameters
+        ----------
+        activity : Tensor, ndarray, np.memmap, list of arrays or callable
+            ``(samples, neurons)`` or ``(trials, time, *state)`` (e.g. ``Trajectory.rates``)
+            in memory or memory-mapped (read ``block_size`` values at a time); or data that
+            do not fit in memory as sample blocks, each ``(samples, neurons)`` or
+            ``(trials, time, *state)``: a list of arrays, or a function with no argument
+            returning a fresh iterable of blocks (called once per pass; it must give the
+            same blocks every time, e.g. trials re-simulated with fixed seeds).
+            ``n_components`` must not exceed ``min(samples, neurons)``.
         """
         blocks = _Blocks(activity, self.block_size)
         solver = self._choose_solver(blocks) if self.solver == "auto" else self.solver

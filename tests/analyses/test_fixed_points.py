@@ -33,14 +33,20 @@ def test_fixed_point_of_linear_network_is_exact():
     assert bool(fp.stable[0])
 
 
-def test_fixed_points_of_tanh_network_have_zero_speed_and_right_stability():
-    # bistable planted network: W = 2 s sᵀ / n with s ∈ {±1}ⁿ. A fixed point r = y s solves
-    # y = tanh(2 y): y* = 0 (unstable, eigenvalue (2 − 1)/τ) or ±0.957504 (stable)
-    n = 40
+def _bistable_network(n: int):
+    """FullRNN with W = 2 s sᵀ / n, s ∈ {±1}ⁿ (tanh): returns the model and s."""
     s = torch.where(torch.rand(n, generator=torch.Generator().manual_seed(0)) < 0.5, -1.0, 1.0)
     model = FullRNN(n, 1, 1, gain=0.0, seed=0)
     with torch.no_grad():
         model.weight.copy_(2.0 * torch.outer(s, s) / n)
+    return model, s
+
+
+def test_fixed_points_of_tanh_network_have_zero_speed_and_right_stability():
+    # bistable planted network: W = 2 s sᵀ / n with s ∈ {±1}ⁿ. A fixed point r = y s solves
+    # y = tanh(2 y): y* = 0 (unstable, eigenvalue (2 − 1)/τ) or ±0.957504 (stable)
+    n = 40
+    model, s = _bistable_network(n)
     start = sample_states(model, 30, duration=2000.0, seed=2)  # states along trajectories
     start = torch.cat([start, 1e-4 * torch.randn(1, n, generator=torch.Generator().manual_seed(3))])
     fp = find_fixed_points(model, start, q_tol=1e-16)
@@ -126,10 +132,7 @@ def test_describe_attractor_separates_exact_from_slow_and_stable_from_unstable()
 def test_describe_attractor_of_bistable_network_counts_its_stable_points():
     # the planted bistable tanh network: 3 exact fixed points, ±0.9575 s stable, 0 a saddle
     n = 40
-    s = torch.where(torch.rand(n, generator=torch.Generator().manual_seed(0)) < 0.5, -1.0, 1.0)
-    model = FullRNN(n, 1, 1, gain=0.0, seed=0)
-    with torch.no_grad():
-        model.weight.copy_(2.0 * torch.outer(s, s) / n)
+    model, s = _bistable_network(n)
     start = torch.cat([sample_states(model, 30, duration=2000.0, seed=2), 1e-4 * s[None]])
     d = describe_attractor(find_fixed_points(model, start, q_tol=1e-16))
     assert d.kind == "points" and d.n_points == 3 and d.n_clusters == 3
