@@ -128,7 +128,10 @@ def main() -> None:
 
     import torch
 
+    from cordsneuro.analyses import PCA
+
     torch.set_num_threads(args.threads)
+    PCA(2).fit(torch.randn(100, 20))  # load the linear-algebra libraries before timing
     for case in args.cases:
         {"tall": tall, "cdm": cdm, "wide": wide}[case](args)
 

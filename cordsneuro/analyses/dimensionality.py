@@ -42,7 +42,7 @@ def _as_samples(activity: Tensor | np.ndarray, name: str = "activity") -> Tensor
         )
     if activity.ndim > 2:
         activity = activity.reshape(activity.shape[0] * activity.shape[1], -1)
-    return activity
+    return activity.detach()  # analyses never need the graph of a trajectory
 
 
 def _gram_spectrum(activity: Tensor) -> Tensor:
