@@ -407,11 +407,12 @@ class PCA:
             """X_cᵀ Q (m, width) and the mean (m,), from one pass with a column 1/n."""
             n = q.shape[0]
             a = torch.cat([q - q.mean(dim=0), torch.full((n, 1), 1.0 / n, dtype=q.dtype)], 1)
-            out = torch.zeros(m, a.shape[1], dtype=torch.float64)
             a_d, start = as_data(a), 0
-            for x in blocks:
-                out += (x.to(dtype).T @ a_d[start : start + x.shape[0]]).double().cpu()
+            out = torch.zeros(m, a.shape[1], dtype=dtype, device=blocks.device)
+            for x in blocks:  # accumulate in place: no (m, width) temporary per block
+                out.addmm_(x.to(dtype).T, a_d[start : start + x.shape[0]])
                 start += x.shape[0]
+            out = out.double().cpu()
             return out[:, :-1], out[:, -1]
 
         # pass 1: the range of X_c Ω and the total sum of squares
