@@ -75,9 +75,10 @@ def cdm(args) -> None:
     batch = tasks.make_batch("CDM", 256, seed=0)
     with torch.no_grad():
         rates = model(batch.inputs).rates
-    pca, seconds = timed(lambda: PCA(10).fit(rates))
+    runs = [timed(lambda: PCA(10).fit(rates)) for _ in range(3)]
+    pca, seconds = runs[0][0], min(s for _, s in runs)
     print(json.dumps({"case": "cdm", "rates_shape": list(rates.shape), "k": 10,
-                      "solver": pca.solver_, "seconds": round(seconds, 3),
+                      "solver": pca.solver_, "best_of_3_seconds": round(seconds, 3),
                       "threads": args.threads}), flush=True)  # fmt: skip
 
 
