@@ -159,13 +159,19 @@ class SingleAreaRNN(DynamicalRNN):
                 return f"<{array.size} values>"
             return repr(value)
 
+        config = getattr(self, "config", None)
+        if config is None:  # a subclass that is not registered records no arguments
+            return (
+                f"n_neurons={self.n_neurons}, input_size={self.input_size}, "
+                f"output_size={self.output_size}, dt={self.dt}, activation={self.activation!r}"
+            )
         defaults = {
             k: v.default for k, v in inspect.signature(type(self).__init__).parameters.items()
         }
         always = ("tau", "dt", "activation", "gain")
         return ", ".join(
             f"{k}={show(v)}"
-            for k, v in self.config.items()
+            for k, v in config.items()
             if k in always or defaults.get(k, inspect.Parameter.empty) != v
         )
 
