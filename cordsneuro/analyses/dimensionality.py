@@ -110,23 +110,21 @@ SOLVERS = ("auto", "covariance", "gram", "randomized")
 EXACT_COST_FACTOR = 4
 
 
-def _flip_signs(components: Tensor, *others: Tensor) -> tuple[Tensor, ...]:
+def _flip_signs(components: Tensor) -> Tensor:
     """The sign convention of scikit-learn's PCA (``svd_flip(u_based_decision=False)``): the
-    entry of largest magnitude in each component is positive. ``others`` (columns matching the
-    components) flip with them."""
+    entry of largest magnitude in each component ``(k, neurons)`` is positive."""
     rows = torch.arange(components.shape[0], device=components.device)
     signs = torch.sign(components[rows, components.abs().argmax(dim=1)])
     signs[signs == 0] = 1
-    return (components * signs[:, None], *(o * signs for o in others))
+    return components * signs[:, None]
 
 
 class _Blocks:
     """The sample blocks of ``fit``'s input, readable several times.
 
     An array (Tensor, ndarray, ``np.memmap``) is read ``block_size // neurons`` samples at a
-    time (at least one); a
-    callable is called once per pass and must return a fresh iterable of blocks; a list or
-    tuple of arrays is iterated as is. Each block is ``(samples, neurons)`` or
+    time (at least one); a callable is called once per pass and must return a fresh iterable
+    of blocks; a list or tuple of arrays is iterated as is. Each block is ``(samples, neurons)`` or
     ``(trials, time, *state)``."""
 
     def __init__(self, activity, block_size: int) -> None:
@@ -330,7 +328,7 @@ class PCA:
         """Store a fit: ``eig`` the kept scatter eigenvalues (decreasing), ``total`` the
         total scatter, ``spectrum`` the eigenvalues the participation ratio is computed on."""
         k = self.n_components
-        (components,) = _flip_signs(components)
+        components = _flip_signs(components)
         self.mean_, self.components_ = mean, components
         self.singular_values_ = eig.clamp_min(0).sqrt()
         self.explained_variance_ = eig / (n - 1)
@@ -467,7 +465,7 @@ class PCA:
         eig, u = eig.flip(0).clamp_min(0), u.flip(1)
         k = min(self.n_components, stacked.shape[0], n_neurons)
         s = eig[:k].sqrt()
-        (self.components_,) = _flip_signs(
+        self.components_ = _flip_signs(
             (u[:, :k] / s.clamp_min(torch.finfo(torch.float64).tiny)).T @ stacked
         )
         self.singular_values_ = s
