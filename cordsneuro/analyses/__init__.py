@@ -13,6 +13,8 @@ Names are imported lazily (``import cordsneuro.analyses`` does not import torch 
   :func:`describe_attractor`
 - dimensionality (eq. 3, Fig. 4C): :class:`PCA`, :func:`participation_ratio`,
   :func:`cumulative_variance_explained`
+- complexity (Fig. 2C): the submodule :mod:`cordsneuro.analyses.complexity` (MACs and
+  parameters of any module, torchvision models and CordsNet)
 """
 
 from __future__ import annotations
@@ -52,16 +54,21 @@ _LAZY = {
     "cumulative_variance_explained": "dimensionality",
 }
 
-__all__ = sorted(_LAZY)
+_SUBMODULES = ("regimes", "spectra", "fixed_points", "dimensionality", "complexity")
+
+__all__ = sorted([*_LAZY, *_SUBMODULES])
 
 
 def __getattr__(name: str):
     if name in _LAZY:
         value = getattr(importlib.import_module(f"cordsneuro.analyses.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'cordsneuro.analyses' has no attribute {name!r}")
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"cordsneuro.analyses.{name}")
+    else:
+        raise AttributeError(f"module 'cordsneuro.analyses' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def __dir__():
-    return sorted([*__all__, "regimes", "spectra", "fixed_points", "dimensionality"])
+    return __all__
