@@ -29,7 +29,8 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from cordsneuro.models.cordsnet import CordsNet, _is_stage_start
+from cordsneuro.models.cordsnet import CordsNet
+from cordsneuro.models.wiring import is_stage_start
 from cordsneuro.models.feedforward import CordsNetCNN, fold_batchnorm
 
 __all__ = ["cnn_targets", "area_inputs", "inverse_init", "steady_state_errors", "linear_from_cnn"]
@@ -65,7 +66,7 @@ def area_inputs(model: CordsNet, images: Tensor, rates: Sequence[Tensor]) -> lis
             h.append(stem)
         elif i == 1:
             h.append(x[0] + F.conv2d(stem, model.input_skip.weight, padding=1))
-        elif _is_stage_start(i):
+        elif is_stage_start(i):
             h.append(x[i - 1] + x[i - 2])
         else:
             h.append(x[i - 1] + F.conv2d(x[i - 2], model.skip[(i - 3) // 2].weight, stride=2))
@@ -185,10 +186,10 @@ def inverse_init(
     model, folded = linear_from_cnn(cnn, seed=seed)
     model = model.double()
     folded = folded.double()
-    alpha = float(model.dt / model.tau_0) if model.tau_0.ndim == 0 else None
-    if alpha is None:
+    alphas = [a.reshape(-1) for a in model.alpha]
+    if any(a.numel() != 1 for a in alphas):
         raise ValueError("inverse_init needs one time constant per area")
-    strides = [2 if _is_stage_start(i) else 1 for i in range(model.depth)]
+    strides = [2 if is_stage_start(i) else 1 for i in range(model.depth)]
     stats: list[_AreaStats] = []
     for images in train_batches:
         images = images.double()
@@ -212,7 +213,7 @@ def inverse_init(
             w = theta[:n_w].T.reshape(c, c, 3, 3)
             v = theta[n_w:].T.reshape(c, -1, 3, 3)
             b = bias.T.reshape(c, hh, ww)
-            r = _settle(w, v, b, hs_test[i], strides[i], alpha, horizon)
+            r = _settle(w, v, b, hs_test[i], strides[i], float(alphas[i]), horizon)
             if r is None:
                 continue
             err = float((r - ys_test[i]).norm() / ys_test[i].norm())

@@ -190,8 +190,8 @@ _DIGITS = {
     "linear": dict(epochs=0.5, batch_size=64, lr=(1e-4,)),
     "anneal": dict(epochs=0.05, batch_size=64, lr=(1e-4,), phase_eval_images=120),
     "finetune": dict(epochs=2, batch_size=64, lr=(1e-4,)),
-    "direct": dict(epochs=3, batch_size=64, lr=(1e-3,)),
-    "fc-control": dict(epochs=3, batch_size=64, lr=(1e-3,)),
+    "direct": dict(epochs=5, batch_size=64, lr=(1e-3,)),
+    "fc-control": dict(epochs=5, batch_size=64, lr=(1e-3,)),
 }  # fmt: skip
 
 
