@@ -206,6 +206,8 @@ def vision_train(args: argparse.Namespace) -> int:
             workers=args.workers,
             precision=args.precision,
             progress=not args.quiet,
+            train_limit=args.train_limit,
+            test_limit=args.test_limit,
         )
         info = distributed.setup(args.device)
     except (ValueError, RuntimeError) as err:
@@ -214,7 +216,9 @@ def vision_train(args: argparse.Namespace) -> int:
         if args.stage == "all":
             results = run_method(run, info, resume=args.resume, stages=METHOD, **overrides)
         else:
-            results = {args.stage: run_stage(run, args.stage, info, resume=args.resume, **overrides)}
+            results = {
+                args.stage: run_stage(run, args.stage, info, resume=args.resume, **overrides)
+            }
     except (StageError, ValueError, FileNotFoundError) as err:
         raise SystemExit(f"cordsneuro vision train: error: {err}") from None
     except Preempted as err:
@@ -363,7 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         choices=["cnn", "fold", "linear", "anneal", "finetune", "all", "direct", "fc-control"],
     )
-    p.add_argument("--out", type=Path, required=True, help="output directory (one folder per stage)")
+    p.add_argument(
+        "--out", type=Path, required=True, help="output directory (one folder per stage)"
+    )
     p.add_argument(
         "--image-size",
         type=_positive_int,
@@ -384,6 +390,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="bf16: bfloat16 convolutions (GPU), state and readout in fp32",
     )
     p.add_argument("--resume", action="store_true", help="continue from OUT/STAGE/checkpoint")
+    p.add_argument(
+        "--train-limit", type=_positive_int, help="train on the first N images only (checks)"
+    )
+    p.add_argument(
+        "--test-limit", type=_positive_int, help="evaluate on the first N test images only"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=vision_train)
     return parser

@@ -105,7 +105,14 @@ DATASETS: dict[str, DatasetSpec] = {
     # digits: pixel statistics of the 1797 images scaled by 1/16
     "digits": DatasetSpec("digits", 10, 1, 8, (0.3053,), (0.3760,), False),
     "mnist": DatasetSpec(
-        "mnist", 10, 1, 28, (0.1307,), (0.3081,), False, tuple(f"MNIST/raw/{f}" for f in _MNIST_FILES)
+        "mnist",
+        10,
+        1,
+        28,
+        (0.1307,),
+        (0.3081,),
+        False,
+        tuple(f"MNIST/raw/{f}" for f in _MNIST_FILES),
     ),
     "fashion-mnist": DatasetSpec(
         "fashion-mnist",
@@ -409,6 +416,22 @@ def mix_batch(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(_seed_of(seed, epoch, batch, 1))
         return mixing(images, labels)
+
+
+class _Limited(torch.utils.data.Subset):
+    """The first ``n`` items of a :class:`SeededAugmentation` (keeps ``set_epoch``)."""
+
+    def set_epoch(self, epoch: int) -> None:
+        self.dataset.set_epoch(epoch)
+
+
+def limit(dataset: SeededAugmentation, n: int | None):
+    """``dataset`` restricted to its first ``n`` items (``None``: all of it)."""
+    if n is None or n >= len(dataset):
+        return dataset
+    if n < 1:
+        raise ValueError(f"a dataset limit must be >= 1 (got {n})")
+    return _Limited(dataset, range(n))
 
 
 def check_dataset_labels(labels: Sequence[int] | Tensor, num_classes: int, name: str) -> None:

@@ -154,7 +154,10 @@ def mono_stability(model, images: Tensor, labels: Tensor, *, seed: int = 0) -> d
         spont = model(n_steps=SPONT, batch_size=fa.shape[0], record=False).final_state
         blank = torch.zeros_like(fa)
         x = torch.cat(
-            [t[:, None].expand(-1, n, -1) for t, n in ((fa, IMAGE), (blank, BLANK), (fb, IMAGE), (blank, BLANK))],
+            [
+                t[:, None].expand(-1, n, -1)
+                for t, n in ((fa, IMAGE), (blank, BLANK), (fb, IMAGE), (blank, BLANK))
+            ],
             1,
         )
         traj = model(x, state=spont)

@@ -30,8 +30,8 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from cordsneuro.models.cordsnet import CordsNet
-from cordsneuro.models.wiring import is_stage_start
 from cordsneuro.models.feedforward import CordsNetCNN, fold_batchnorm
+from cordsneuro.models.wiring import is_stage_start
 
 __all__ = ["cnn_targets", "area_inputs", "inverse_init", "steady_state_errors", "linear_from_cnn"]
 
@@ -73,9 +73,12 @@ def area_inputs(model: CordsNet, images: Tensor, rates: Sequence[Tensor]) -> lis
     return h
 
 
-def linear_from_cnn(cnn: CordsNetCNN, *, image_size=None, seed: int = 0) -> CordsNet:
+def linear_from_cnn(
+    cnn: CordsNetCNN, *, image_size=None, seed: int = 0
+) -> tuple[CordsNet, CordsNetCNN]:
     """A linear CordsNet (identity σ) with the stem, input skip, skips, readout and input
-    convolutions of ``cnn`` folded (eq. 5); recurrent weights and biases still to fit."""
+    convolutions of ``cnn`` folded (eq. 5); recurrent weights and biases still to fit.
+    Returns the model and the folded CNN."""
     folded = fold_batchnorm(cnn) if cnn.batchnorm else cnn
     model = CordsNet(
         cnn.depth,

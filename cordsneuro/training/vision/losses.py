@@ -219,9 +219,7 @@ def rnn_training_loss(
     no gradient), ``inputs`` ``(batch, features)`` for 100 steps, 100 steps without input."""
     n_on = CE_STEPS[1] - 100
     with torch.no_grad():
-        spont = model(
-            n_steps=100, batch_size=inputs.shape[0], record=False
-        ).final_state.detach()
+        spont = model(n_steps=100, batch_size=inputs.shape[0], record=False).final_state.detach()
     x = torch.cat(
         [
             inputs[:, None].expand(-1, n_on, -1),

@@ -74,6 +74,7 @@ __all__ = [
     "load_stage_model",
     "stage_dir",
     "matched_fc_neurons",
+    "test_images",
 ]
 
 STAGES = ("cnn", "fold", "linear", "anneal", "finetune", "direct", "fc-control")
@@ -118,7 +119,7 @@ class StageConfig:
     ridges : tuple of float
         ``fold``: relative ridge strengths tried by the inverse initialisation.
     heldout : int
-        ``fold``: training images held out to choose the ridge.
+        ``fold``: training images held out to choose the ridge (at most a fifth of them).
     fc_gain : float
         ``fc-control``: gain of the FullRNN's random recurrent weights.
     phase_eval_images : int
@@ -244,6 +245,9 @@ class RunSpec:
         ``bf16``: bfloat16 convolutions / autocast (GPU).
     progress : bool
         tqdm progress bars (rank 0).
+    train_limit, test_limit : int, optional
+        Use only the first ``train_limit`` training / ``test_limit`` test images (quick
+        checks, tests); default all.
     """
 
     dataset: str
@@ -257,6 +261,8 @@ class RunSpec:
     checkpoint_segment: int | None | str = "auto"
     precision: str = "fp32"
     progress: bool = True
+    train_limit: int | None = None
+    test_limit: int | None = None
 
     def __post_init__(self) -> None:
         vdata.get_spec(self.dataset)
@@ -280,7 +286,8 @@ class RunSpec:
     def identity(self) -> dict:
         """What a checkpoint must share with the run that resumes it."""
         return {"dataset": self.dataset, "depth": self.depth, "image_size": self.size,
-                "seed": self.seed}  # fmt: skip
+                "seed": self.seed, "train_limit": self.train_limit,
+                "test_limit": self.test_limit}  # fmt: skip
 
 
 def stage_dir(run: RunSpec, stage: str) -> Path:
@@ -538,6 +545,8 @@ def _loaders(run: RunSpec, info: DistInfo, batch_size: int):
     targets = getattr(train_set.dataset, "targets", None)
     if targets is not None:
         vdata.check_dataset_labels(targets, run.spec.num_classes, run.dataset)
+    train_set = vdata.limit(train_set, run.train_limit)
+    test_set = vdata.limit(test_set, run.test_limit)
     sampler = vdata.ResumableBatchSampler(
         len(train_set), batch_size, seed=run.seed, rank=info.rank, world_size=info.world_size
     )
@@ -566,6 +575,16 @@ def _evaluate(loop: _Loop, test_set, model=None, limit=None) -> dict[str, float]
     correct = all_reduce_sum(loop.info, counts["correct"].to(loop.info.device)).cpu()
     n = int(all_reduce_sum(loop.info, torch.tensor([counts["n"]], device=loop.info.device)))
     return veval.summarize_counts(correct, n)
+
+
+def _rank_spread(info: DistInfo, model: nn.Module) -> float:
+    """Largest difference between ranks of a fingerprint of the weights (their sum and sum of
+    squares in float64): 0 when DistributedDataParallel keeps the replicas identical."""
+    flat = torch.cat([p.detach().double().flatten() for p in model.parameters()])
+    fp = torch.stack([flat.sum(), flat.square().sum()])
+    both = torch.cat([fp, -fp])
+    torch.distributed.all_reduce(both, op=torch.distributed.ReduceOp.MAX)
+    return float((both[:2] + both[2:]).abs().max())
 
 
 def _rng_state(device: torch.device) -> dict:
@@ -670,6 +689,8 @@ def _train(loop: _Loop, resume: bool) -> dict:
                 opt.step()
                 if sched is not None:
                     sched.step()
+                if info.distributed:  # every rank must hold the same weights after each step
+                    acc["rank_spread"] = max(acc.get("rank_spread", 0.0), _rank_spread(info, model))
                 acc["loss_sum"] += float(loss.detach())
                 acc["batches"] += 1
                 it += 1
@@ -687,11 +708,15 @@ def _train(loop: _Loop, resume: bool) -> dict:
                            "lr": opt.param_groups[0]["lr"],
                            "train_loss": float(losses[0] / losses[1]),
                            "epoch_seconds": acc["seconds"]}  # fmt: skip
+                    if info.distributed:
+                        row["rank_weight_spread"] = acc.get("rank_spread", 0.0)
                     row.update(loop.extra.get("row", lambda p: {})(phase))
                     full = it % per_epoch == 0 or it == total
                     limit = None if full else cfg.phase_eval_images
                     row["test_images"] = len(test_set) if full else min(limit, len(test_set))
-                    row.update({f"test_{k}": v for k, v in _evaluate(loop, test_set, None, limit).items()})
+                    row.update(
+                        {f"test_{k}": v for k, v in _evaluate(loop, test_set, None, limit).items()}
+                    )
                     model.train()
                     rows.append(row)
                     acc = {"loss_sum": 0.0, "batches": 0, "seconds": 0.0}
@@ -719,6 +744,17 @@ def _train(loop: _Loop, resume: bool) -> dict:
 # ----------------------------------------------------------------------------- stages
 
 
+def _check_predecessor(run: RunSpec, stage: str) -> None:
+    if stage in PREDECESSOR:
+        before = stage_dir(run, PREDECESSOR[stage])
+        if not (before / "results.json").is_file():
+            raise StageError(
+                f"stage {stage!r} starts from the output of stage {PREDECESSOR[stage]!r}, "
+                f"which is missing: {before / 'results.json'} and {before / 'model'} (run "
+                f"--stage {PREDECESSOR[stage]} with the same --out first)"
+            )
+
+
 def _prepare(run: RunSpec, info: DistInfo, stage: str, cfg: StageConfig, resume: bool) -> dict:
     """Check the stage can start: predecessor present, nothing finished overwritten, a resumed
     checkpoint from the same configuration. Returns the run record."""
@@ -731,13 +767,8 @@ def _prepare(run: RunSpec, info: DistInfo, stage: str, cfg: StageConfig, resume:
             "was overwritten: choose another --out or delete that directory"
         )
     if stage in PREDECESSOR:
+        _check_predecessor(run, stage)
         before = stage_dir(run, PREDECESSOR[stage])
-        if not (before / "results.json").is_file():
-            raise StageError(
-                f"stage {stage!r} starts from the output of stage {PREDECESSOR[stage]!r}, "
-                f"which is missing: {before / 'results.json'} and {before / 'model'} (run "
-                f"--stage {PREDECESSOR[stage]} with the same --out first)"
-            )
         previous = json.loads((before / "run.json").read_text())
         if previous["run"] != record["run"]:
             raise StageError(
@@ -857,19 +888,20 @@ def _run_fold(run: RunSpec, info: DistInfo, cfg: StageConfig) -> dict:
         clean, classes = vdata.load_dataset(
             run.dataset, "train", root=run.root, image_size=run.image_size, augment=False
         )
+        clean = vdata.limit(clean, run.train_limit)
         test_set, _ = vdata.load_dataset(
             run.dataset, "test", root=run.root, image_size=run.image_size
         )
+        test_set = vdata.limit(test_set, run.test_limit)
         n = len(clean)
-        keep = max(1, n - cfg.heldout)
+        keep = n - min(cfg.heldout, max(1, n // 5))
         fit = torch.utils.data.DataLoader(
             torch.utils.data.Subset(clean, range(keep)), batch_size=cfg.batch_size
         )
-        heldout = torch.stack([clean[i][0] for i in range(keep, n)]) if keep < n else None
+        heldout = torch.stack([clean[i][0] for i in range(keep, n)])
         model, report = inverse_init(
-            cnn, (x for x, _ in fit), heldout if heldout is not None else next(iter(fit))[0],
-            ridges=cfg.ridges, seed=run.seed,
-        )  # fmt: skip
+            cnn, (x for x, _ in fit), heldout, ridges=cfg.ridges, seed=run.seed
+        )
         probe = torch.stack([test_set[i][0] for i in range(min(len(test_set), 256))])
         errors = {
             "protocol_100_steps": steady_state_errors(model, cnn, probe, steps=100),
@@ -906,6 +938,7 @@ def run_stage(
     cfg = preset(run.dataset, stage, **overrides)
     if run.dataset != "digits" and run.root is None:
         raise ValueError(f"dataset {run.dataset!r} needs --root DIR (where its files are)")
+    _check_predecessor(run, stage)
     vdata.load_dataset(run.dataset, "test", root=run.root, download=run.download and info.main)
     _prepare(run, info, stage, cfg, resume)
     torch.manual_seed(run.seed)
@@ -948,6 +981,12 @@ def run_stage(
             result["mono_stability"] = {k: v for k, v in mono.items()
                                         if isinstance(v, (bool, float))}  # fmt: skip
     return _finish(run, info, stage, result)
+
+
+def test_images(run: RunSpec, n: int | None = None) -> tuple[Tensor, Tensor]:
+    """The first ``n`` (default all) normalised test images ``(n, C, H, W)`` and labels."""
+    test_set, _ = vdata.load_dataset(run.dataset, "test", root=run.root, image_size=run.image_size)
+    return _probe(test_set, len(test_set) if n is None else n)
 
 
 def _probe(test_set, n: int) -> tuple[Tensor, Tensor]:
