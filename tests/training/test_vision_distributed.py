@@ -48,8 +48,26 @@ def _weights(out: Path) -> dict:
     return load_file(str(out / "direct" / "model" / "weights.safetensors"))
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (torchrun starts its workers in their own sessions)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
 def _start_and_stop(cmd: list[str], out: Path, sig: int) -> int:
-    """Start ``cmd``; once the first checkpoint exists send ``sig`` to its process group."""
+    """Start ``cmd``; once the first checkpoint exists send ``sig`` to it and every process it
+    started (the training processes first)."""
     proc = subprocess.Popen(
         cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -59,7 +77,11 @@ def _start_and_stop(cmd: list[str], out: Path, sig: int) -> int:
         time.sleep(0.05)
     assert ckpt.is_dir(), proc.communicate()[0]
     assert not (out / "direct" / "results.json").exists()  # stopped before the end
-    os.killpg(proc.pid, sig)
+    for pid in [*reversed(_descendants(proc.pid)), proc.pid]:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
     proc.communicate(timeout=120)
     return proc.returncode
 

@@ -788,7 +788,10 @@ def _prepare(run: RunSpec, info: DistInfo, stage: str, cfg: StageConfig, resume:
                 f"--resume: the checkpoint in {directory} is from another configuration "
                 f"(saved, now): {diff}"
             )
-    elif info.main:
+    fresh = not existing.exists()
+    if info.distributed:  # every rank has checked before rank 0 writes
+        torch.distributed.barrier()
+    if fresh and info.main:
         _write_json(existing, record)
     if info.distributed:
         torch.distributed.barrier()
