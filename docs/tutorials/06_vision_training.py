@@ -60,7 +60,7 @@ print("stages write to", out)
 # learning rate.
 
 # %%
-cnn_result = vp.run_stage(run, "cnn", epochs=1 if SMALL else None)
+cnn_result = vp.run_stage(run, "cnn", epochs=5 if SMALL else None)
 print(f"CNN test accuracy: {100 * cnn_result['test']['accuracy']:.1f} %")
 
 # %% [markdown]

@@ -665,7 +665,10 @@ def _train(loop: _Loop, resume: bool) -> dict:
                 train_set, sampler, workers=run.workers, pin_memory=info.device.type == "cuda"
             )
             t0 = time.perf_counter()
+            t_data = time.perf_counter()
             for b, (images, labels) in enumerate(loader, start=start_batch):
+                acc["data_seconds"] = acc.get("data_seconds", 0.0) + time.perf_counter() - t_data
+                acc["images"] = acc.get("images", 0) + images.shape[0]
                 phase = it // per_phase
                 if phase != phase_of_opt:
                     loop.on_phase(phase)
@@ -707,7 +710,10 @@ def _train(loop: _Loop, resume: bool) -> dict:
                            "iteration": it, "phase": phase,
                            "lr": opt.param_groups[0]["lr"],
                            "train_loss": float(losses[0] / losses[1]),
-                           "epoch_seconds": acc["seconds"]}  # fmt: skip
+                           "epoch_seconds": acc["seconds"],
+                           "train_images_per_s": acc.get("images", 0) / max(acc["seconds"], 1e-9),
+                           "loader_images_per_s": acc.get("images", 0)
+                           / max(acc.get("data_seconds", 0.0), 1e-9)}  # fmt: skip
                     if info.distributed:
                         row["rank_weight_spread"] = acc.get("rank_spread", 0.0)
                     row.update(loop.extra.get("row", lambda p: {})(phase))
@@ -726,6 +732,7 @@ def _train(loop: _Loop, resume: bool) -> dict:
                             f"{loop.stage} epoch {row['epoch']:g}: loss {row['train_loss']:.4f}, "
                             f"test accuracy {row['test_accuracy']:.4f} ({row['epoch_seconds']:.1f} s)"
                         )
+                t_data = time.perf_counter()
                 if it == total:
                     break
                 stop = torch.tensor([float(term.requested)], device=info.device)
@@ -841,7 +848,11 @@ def _sim_kwargs(run: RunSpec, info: DistInfo) -> dict:
     return {"checkpoint_segment": seg, "precision": run.precision}
 
 
-def _cnn_loss(model, images, labels):
+def _cnn_loss(model, images, labels, precision: str = "fp32"):
+    if precision == "bf16":  # bf16 autocast (GPU); the loss in fp32
+        with torch.autocast(images.device.type, dtype=torch.bfloat16):
+            logits = model(images)
+        return F.cross_entropy(logits.float(), labels)
     return F.cross_entropy(model(images), labels)
 
 
@@ -854,7 +865,7 @@ def _stage_model(run: RunSpec, stage: str, info: DistInfo):
         spec = run.spec
         model = CordsNetCNN(run.depth, spec.in_channels, spec.num_classes,
                             image_size=run.size, seed=run.seed)  # fmt: skip
-        return model, _cnn_loss
+        return model, lambda m, x, y: _cnn_loss(m, x, y, run.precision)
     if stage == "linear":
         model = load_stage_model(run, "fold")
         return model, lambda m, x, y: linear_training_loss(m, x, y, **sim)

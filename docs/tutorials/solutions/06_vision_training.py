@@ -34,7 +34,7 @@ SMALL = os.environ.get("CORDSNEURO_TUTORIAL_SMALL") == "1"
 torch.set_num_threads(1)
 limits = dict(train_limit=128, test_limit=64) if SMALL else {}
 run = vp.RunSpec("digits", Path(tempfile.mkdtemp()), depth=2, progress=False, **limits)
-vp.run_stage(run, "cnn", epochs=1 if SMALL else None)
+vp.run_stage(run, "cnn", epochs=5 if SMALL else None)
 vp.run_stage(run, "fold")
 vp.run_stage(run, "linear", epochs=0.25 if SMALL else None)
 
