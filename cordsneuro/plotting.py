@@ -154,7 +154,8 @@ def plot_psychometric(evaluation: Any, ax: Any = None) -> Figure:
     ----------
     evaluation : :class:`cordsneuro.tasks.Evaluation`
         From :func:`cordsneuro.tasks.evaluate`. Two-choice tasks (PDM, CDM, MDM): P(positive
-        choice) against signed coherence with a fitted logistic; PWM: the output against
+        choice) against signed coherence with a fitted logistic (CDM, MDM: one curve per
+        context, points and fit in the same colour); PWM: the output against
         f1 − f2 with the target line; DMS: accuracy against delay; MemoryPro: reported against
         true stimulus (ring: angles in degrees, line: values, points: accuracy per state).
     ax : matplotlib Axes, optional
@@ -173,11 +174,20 @@ def plot_psychometric(evaluation: Any, ax: Any = None) -> Figure:
         f"{k} {v:.3g}" for k, v in ev.metrics.items() if k in ev.criterion or k == "accuracy"
     )
     if table and "p_positive" in table and ev.task in ("PDM", "CDM", "MDM"):
-        x, p, n = np.array(table["value"]), np.array(table["p_positive"]), np.array(table["n"])
-        ax.plot(x, p, "o", color="k", ms=5, label="network")
-        bias, scale = fit_psychometric(x, p, n)
-        grid = np.linspace(x.min(), x.max(), 300)
-        ax.plot(grid, _logistic(grid, bias, scale), "-", color="#7b3294", label="logistic fit")
+        if "by_context" in table:  # one curve per context (Mante et al. 2013)
+            curves = [
+                (f"context {c + 1}", sub, colour)
+                for (c, sub), colour in zip(table["by_context"].items(), ("#7b3294", "#008837"))
+            ]
+        else:
+            curves = [("network", table, "#7b3294")]
+        for label, sub, colour in curves:
+            x, p, n = np.array(sub["value"]), np.array(sub["p_positive"]), np.array(sub["n"])
+            ax.plot(x, p, "o", color=colour if len(curves) > 1 else "k", ms=5, label=label)
+            bias, scale = fit_psychometric(x, p, n)
+            grid = np.linspace(x.min(), x.max(), 300)
+            fit = "logistic fit" if len(curves) == 1 else None
+            ax.plot(grid, _logistic(grid, bias, scale), "-", color=colour, label=fit)
         ax.set_xlabel("signed coherence" + (" (cued signal)" if ev.task == "CDM" else ""))
         ax.set_ylabel("P(positive choice)")
         ax.set_ylim(-0.05, 1.05)
@@ -588,5 +598,66 @@ def plot_attractor(
             ax.legend(fontsize=7, loc="best")
         ax.set(xlabel=f"PC {pair[0] + 1}", ylabel=f"PC {pair[1] + 1}")
     fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_trial(
+    batch: Any,
+    dt: float,
+    trial: int = 0,
+    input_names: Sequence[str] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """The anatomy of one trial: its inputs, its target and the scored steps, with its epochs
+    shaded and named.
+
+    Parameters
+    ----------
+    batch : :class:`cordsneuro.tasks.Batch`
+        From :func:`cordsneuro.tasks.make_batch`: inputs ``(batch, time, n_inputs)``, targets
+        ``(batch, time)`` or ``(batch, time, n_outputs)``, mask ``(batch, time)`` and
+        ``trial_info`` with ``<epoch>_start`` / ``<epoch>_end`` in steps.
+    dt : float
+        The task's time step in ms (``task.dt``).
+    trial : int
+        Which trial of the batch to draw.
+    input_names : sequence of str, optional
+        One label per input channel (e.g. ``task.input_names``).
+    title : str, optional
+        Drawn above the inputs.
+    """
+    import numpy as np
+
+    inputs, targets, mask, info = batch
+    if not 0 <= trial < inputs.shape[0]:
+        raise ValueError(f"trial must lie in [0, {inputs.shape[0]}) (got {trial})")
+    plt = _pyplot()
+    length = int(info["length"][trial]) if "length" in info else inputs.shape[1]
+    t = dt * np.arange(1, length + 1)  # ms at the end of each step
+    fig, axes = plt.subplots(3, 1, figsize=(6.5, 4.5), sharex=True, height_ratios=[2, 1, 1])
+    x = inputs[trial, :length].detach().cpu().numpy()
+    for i in range(x.shape[1]):
+        axes[0].plot(t, x[:, i], lw=1, label=input_names[i] if input_names else f"input {i}")
+    axes[0].legend(fontsize=7, loc="best")
+    axes[0].set_ylabel("inputs")
+    if title:
+        axes[0].set_title(title, fontsize=9)
+    y = targets[trial, :length].detach().cpu().numpy()
+    axes[1].plot(t, y.reshape(length, -1), color="k" if y.ndim == 1 else None)
+    axes[1].set_ylabel("target")
+    m = mask[trial, :length].detach().cpu().numpy().astype(float)
+    axes[2].fill_between(t, m, step="pre", color="tab:green", alpha=0.5)
+    axes[2].set(ylabel="scored", xlabel="time (ms)", yticks=[0, 1])
+    epochs = [k[: -len("_start")] for k in info if k.endswith("_start")]
+    labels = axes[0].get_xaxis_transform()  # x in ms, y in axes fraction
+    for i, epoch in enumerate(epochs):
+        start, end = dt * info[f"{epoch}_start"][trial], dt * info[f"{epoch}_end"][trial]
+        if end <= start:
+            continue
+        for ax in axes:
+            ax.axvspan(start, end, color=f"C{i % 10}", alpha=0.08, lw=0)
+        # alternate heights so that the names of short neighbouring epochs do not overlap
+        axes[0].text(start, 0.98 - 0.09 * (i % 2), epoch, transform=labels, va="top", fontsize=7)
     fig.tight_layout()
     return fig

@@ -118,10 +118,10 @@ _SHORT_TIMING = {
 def test_trained_memorypro_ring_network_yields_a_ring():
     # ~10 s on one thread: 400 training steps of a 64-neuron network on shortened epochs
     # Appendix B.4: a network storing a circular variable forms a ring attractor in the delay
-    from cordsneuro.tasks.batching import get_task, make_batch
-    from cordsneuro.training.trainer import train
+    from cordsneuro.tasks import make_batch, resolve
+    from cordsneuro.training import train
 
-    task = get_task("MemoryProRing", timing=_SHORT_TIMING)
+    task = resolve("MemoryProRing", {"timing": _SHORT_TIMING})
     model = FullRNN(64, 3, 2, gain=0.9, seed=0)
     result = train(model, task, steps=400, lr=3e-3, batch_size=32, seed=0, eval_every=400,
                    eval_trials=128, progress=False)  # fmt: skip
