@@ -12,6 +12,7 @@ from cordsneuro.models.cordsnet import (  # noqa: F401
     cordsnet_r8,
 )
 from cordsneuro.models.feedforward import CordsNetCNN, fold_batchnorm  # noqa: F401
+from cordsneuro.models.multiarea import MultiAreaModel  # noqa: F401
 from cordsneuro.models.recurrent import (  # noqa: F401
     ConvRNN,
     FullRNN,

@@ -25,8 +25,18 @@ from cordsneuro.tasks.cognitive import (
     register_environments,
 )
 from cordsneuro.tasks.evaluation import Evaluation, evaluate
+from cordsneuro.tasks.visual import (
+    VISUAL_TASKS,
+    Category,
+    DelayedResponse,
+    Motion,
+    Numerosity,
+    VisualTask,
+    register_visual_environments,
+)
 
 register_environments()
+register_visual_environments()
 
 __all__ = [
     "CognitiveTask",
@@ -47,4 +57,10 @@ __all__ = [
     "describe",
     "evaluate",
     "Evaluation",
+    "VisualTask",
+    "Numerosity",
+    "Category",
+    "DelayedResponse",
+    "Motion",
+    "VISUAL_TASKS",
 ]

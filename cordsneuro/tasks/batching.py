@@ -93,6 +93,10 @@ def get_task(task: Any, **kwargs: Any) -> TrialEnv:
         short = task.removeprefix("cordsneuro/").removesuffix("-v0").lower()
         if short in {k.lower() for k in TASKS}:
             return make_cognitive(task, **kwargs)
+        from cordsneuro.tasks.visual import VISUAL_TASKS, make_visual
+
+        if short in {k.lower() for k in VISUAL_TASKS}:
+            return make_visual(task, **kwargs)
         if task in gymnasium.registry or task in ALL_EXTENDED_ENVS:
             try:
                 env = ngym.make(task, **kwargs)
@@ -238,7 +242,11 @@ def _vectorised(task: CognitiveTask, n: int, fixed: dict) -> tuple:
     def within(p: str) -> np.ndarray:
         return (t >= info[f"{p}_start"][:, None]) & (t < info[f"{p}_end"][:, None])
 
-    inputs = np.zeros((n, n_time, task.n_inputs), dtype=np.float32)
+    render = getattr(task, "render", None)  # image tasks (tasks.visual): (n, time, C, H, W)
+    if render is not None:
+        inputs = render(conditions, info, n_time)
+    else:
+        inputs = np.zeros((n, n_time, task.n_inputs), dtype=np.float32)
     channel = {name: i for i, name in enumerate(task.input_names)}
     stimuli, answer = task.declare(conditions)
     for stim in stimuli:

@@ -1,0 +1,183 @@
+"""Train a small CordsNet front end on scikit-learn's digits, offline, on a CPU.
+
+Three networks see the 1 797 8 × 8 digits of ``sklearn.datasets.load_digits`` upsampled
+(bilinear) to 32 × 32, one grey channel, pixels in [0, 1] (no normalisation, so the stimuli of
+``cordsneuro.tasks.stimuli`` go straight in); 1 500 train, 297 test (fixed split):
+
+* ``cordsnet_r2/``: CordsNet-R2 trained directly (no initialisation pipeline) with the eq. 4
+  loss of ``cordsneuro.training.vision`` (spontaneous 200 ms, image 200 ms, blank 200 ms;
+  cross-entropy over the last 60 ms of the image, spontaneous penalty at the end), AdamW;
+* ``cnn/``: its feedforward counterpart ``CordsNetCNN`` (step 1 of the method), cross-entropy;
+* ``rcnn/``: a discrete-time recurrent CNN trained to answer at one step (CORnet-RT style,
+  ``cordsneuro.analyses.robustness.DiscreteRecurrentCNN``).
+
+Random ±2-pixel translations augment the training images. Everything is seeded.
+
+    python examples/train_digits_frontend.py --out results/digits_r2 --epochs 4
+
+The CordsNet is saved with ``model.save`` (load it with ``cordsneuro.load``), the two
+comparison networks with ``save_comparison_model``; ``accuracy.json`` holds the test scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from cordsneuro._atomic import atomic_path
+from cordsneuro.analyses.robustness import DiscreteRecurrentCNN, save_comparison_model
+from cordsneuro.models import CordsNet, CordsNetCNN
+from cordsneuro.training.vision import cordsnet_training_loss
+
+IMAGE_SIZE = 32
+N_TRAIN = 1500
+
+
+def digits(image_size: int = IMAGE_SIZE) -> tuple[torch.Tensor, torch.Tensor]:
+    """sklearn's digits as ``(1797, 1, size, size)`` float32 in [0, 1] and labels ``(1797,)``,
+    in a fixed shuffled order."""
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    x = torch.tensor(data.images / 16.0, dtype=torch.float32)[:, None]
+    x = F.interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False)
+    y = torch.tensor(data.target, dtype=torch.long)
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
+    return x[order].clamp(0, 1), y[order]
+
+
+def shift(x: torch.Tensor, g: torch.Generator, pixels: int = 2) -> torch.Tensor:
+    """Random translation by up to ``pixels`` in each direction (zero fill), per image."""
+    out = torch.zeros_like(x)
+    h, w = x.shape[-2:]
+    for i in range(len(x)):
+        dy, dx = (torch.randint(-pixels, pixels + 1, (2,), generator=g)).tolist()
+        ys, yd = slice(max(0, -dy), h - max(0, dy)), slice(max(0, dy), h - max(0, -dy))
+        xs, xd = slice(max(0, -dx), w - max(0, dx)), slice(max(0, dx), w - max(0, -dx))
+        out[i, :, yd, xd] = x[i, :, ys, xs]
+    return out
+
+
+def batches(n: int, size: int, g: torch.Generator):
+    order = torch.randperm(n, generator=g)
+    for s in range(0, n, size):
+        yield order[s : s + size]
+
+
+def accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
+    return float((logits.argmax(-1) == y).float().mean())
+
+
+META = {
+    "preprocessing": {"mean": [0.0], "std": [1.0], "image_size": [IMAGE_SIZE] * 2},
+    "classes": [str(i) for i in range(10)],
+    "dataset": "sklearn-digits-32",
+    "stage": "direct",
+}
+
+
+def train_cordsnet(x, y, xt, yt, epochs: int, lr: float, batch: int, seed: int, out: Path):
+    """Direct eq. 4 training; the model is saved to ``out`` after every epoch."""
+    model = CordsNet(2, in_channels=1, num_classes=10, image_size=IMAGE_SIZE, seed=seed)
+    model.meta = dict(META)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr)
+    g = torch.Generator().manual_seed(seed)
+    bar = tqdm(total=epochs * ((len(y) + batch - 1) // batch), desc="CordsNet-R2 (eq. 4)")
+    for _ in range(epochs):
+        for idx in batches(len(y), batch, g):
+            loss = cordsnet_training_loss(model, shift(x[idx], g), y[idx])
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"CordsNet training diverged (loss {loss.item()})")
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        model.save(out)
+    bar.close()
+    model.eval()
+    with torch.no_grad():
+        acc = accuracy(model.classify(xt), yt)
+    return model, acc
+
+
+def train_plain(model, forward, x, y, xt, yt, epochs: int, lr: float, batch: int, seed: int, name):
+    opt = torch.optim.AdamW(model.parameters(), lr=lr)
+    g = torch.Generator().manual_seed(seed)
+    for _ in tqdm(range(epochs), desc=name):
+        model.train()
+        for idx in batches(len(y), batch, g):
+            loss = F.cross_entropy(forward(shift(x[idx], g)), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    model.eval()
+    with torch.no_grad():
+        return accuracy(forward(xt), yt)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--out", default="results/digits_r2")
+    p.add_argument("--epochs", type=int, default=4, help="CordsNet epochs (eq. 4 loss)")
+    p.add_argument("--cnn-epochs", type=int, default=15)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--only", choices=["all", "comparisons", "cordsnet"], default="all")
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    out = Path(args.out)
+    x, y = digits()
+    x_train, y_train, x_test, y_test = x[:N_TRAIN], y[:N_TRAIN], x[N_TRAIN:], y[N_TRAIN:]
+    scores: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+
+    torch.manual_seed(args.seed)
+    if args.only in ("all", "comparisons"):
+        start = time.perf_counter()
+        cnn = CordsNetCNN(2, 1, 10, image_size=IMAGE_SIZE, seed=args.seed)
+        scores["cnn"] = train_plain(
+            cnn, cnn, x_train, y_train, x_test, y_test, args.cnn_epochs, 1e-3, 64, args.seed, "CNN"
+        )
+        seconds["cnn"] = time.perf_counter() - start
+        save_comparison_model(cnn, out / "cnn")
+
+        start = time.perf_counter()
+        rcnn = DiscreteRecurrentCNN(2, 1, 10, image_size=IMAGE_SIZE, seed=args.seed)
+        scores["rcnn"] = train_plain(
+            rcnn, rcnn.classify, x_train, y_train, x_test, y_test,
+            args.cnn_epochs, 1e-3, 64, args.seed, "discrete-time RCNN",
+        )  # fmt: skip
+        seconds["rcnn"] = time.perf_counter() - start
+        save_comparison_model(rcnn, out / "rcnn")
+        print(f"CNN test accuracy {scores['cnn']:.3f}; discrete-time RCNN {scores['rcnn']:.3f}")
+
+    if args.only in ("all", "cordsnet"):
+        start = time.perf_counter()
+        model, scores["cordsnet_r2"] = train_cordsnet(
+            x_train, y_train, x_test, y_test, args.epochs, args.lr, args.batch, args.seed,
+            out / "cordsnet_r2",
+        )  # fmt: skip
+        seconds["cordsnet_r2"] = time.perf_counter() - start
+        model.save(out / "cordsnet_r2")
+        print(f"CordsNet-R2 test accuracy {scores['cordsnet_r2']:.3f}")
+    record = {"test_accuracy": scores, "seconds": seconds, "args": vars(args)}
+    with atomic_path(out / f"accuracy_{args.only}.json") as tmp:
+        tmp.write_text(json.dumps(record, indent=2))
+    print(json.dumps(record))
+
+
+if __name__ == "__main__":
+    np.set_printoptions(precision=3)
+    main()
