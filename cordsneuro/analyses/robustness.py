@@ -216,7 +216,286 @@ def load_comparison_model(directory: str | os.PathLike) -> nn.Module:
     config = json.loads(config_path.read_text())
     classes = {"CordsNetCNN": CordsNetCNN, "DiscreteRecurrentCNN": DiscreteRecurrentCNN}
     if config.get("class") not in classes:
-        raise ValueError(f"config.json names {config.get('class')!r}; expected one of {list(classes)}")
+        raise ValueError(
+            f"config.json names {config.get('class')!r}; expected one of {list(classes)}"
+        )
     model = classes[config["class"]](**config["arguments"])
     model.load_state_dict(load_file(str(directory / "weights.safetensors")))
     return model.eval()
+
+
+# ----------------------------------------------------------------------------- Fig. 3B
+
+
+@dataclass
+class SequenceResponse:
+    """Activity and softmax output of each model over a stimulus sequence (Fig. 3B).
+
+    Attributes
+    ----------
+    scenario : str
+        ``"on_off"`` (image, then nothing) or ``"sequence"`` (image A, image B, then nothing).
+    windows : list of (str, float, float)
+        ``(label, start_ms, end_ms)`` of each epoch.
+    times : dict of str → ndarray
+        Per model, the time (ms, end of each step) of every sample.
+    activity : dict of str → ndarray
+        Per model, the mean rate of the last area at each sample ``(time,)``.
+    probabilities : dict of str → ndarray
+        Per model, the softmax output ``(time, classes)``.
+    baseline : float
+        CordsNet's mean last-area rate in its spontaneous state.
+    labels : list of int
+        The class of each image shown (the models' targets).
+    """
+
+    scenario: str
+    windows: list
+    times: dict = field(default_factory=dict)
+    activity: dict = field(default_factory=dict)
+    probabilities: dict = field(default_factory=dict)
+    baseline: float = 0.0
+    labels: list = field(default_factory=list)
+
+    def window_choice(self, model: str, index: int, last_ms: float = 100.0) -> int:
+        """The class with the largest mean softmax over the last ``last_ms`` of image window
+        ``index`` (0 = first image)."""
+        images = [w for w in self.windows if w[0].startswith("image")]
+        _, start, end = images[index]
+        t = self.times[model]
+        sel = (t > max(start, end - last_ms)) & (t <= end)
+        return int(self.probabilities[model][sel].mean(0).argmax())
+
+    def recovery(self, model: str = "CordsNet", last_ms: float = 50.0) -> float:
+        """How far the last-area activity is from baseline at the end of the final blank,
+        as a fraction of its peak excursion: ``|a_end − a₀| / max|a − a₀|`` (0: back at
+        baseline)."""
+        a = self.activity[model]
+        t = self.times[model]
+        end = a[t > t[-1] - last_ms].mean()
+        peak = np.abs(a - self.baseline).max()
+        return float(abs(end - self.baseline) / peak) if peak > 0 else 0.0
+
+
+def _schedule(scenario: str, on_ms: float, off_ms: float) -> list[tuple[str, float, int | None]]:
+    if scenario == "on_off":
+        return [("image A", on_ms, 0), ("blank", off_ms, None)]
+    if scenario == "sequence":
+        return [("image A", on_ms, 0), ("image B", on_ms, 1), ("blank", off_ms, None)]
+    raise ValueError(f"scenario must be 'on_off' or 'sequence' (got {scenario!r})")
+
+
+def sequence_response(
+    cordsnet: Any,
+    images: Tensor,
+    *,
+    cnn: nn.Module | None = None,
+    rcnn: DiscreteRecurrentCNN | None = None,
+    scenario: str = "on_off",
+    on_ms: float = ON_MS,
+    off_ms: float = OFF_MS,
+    labels: Sequence[int] | None = None,
+) -> SequenceResponse:
+    """Fig. 3B: CordsNet, its feedforward CNN and a discrete-time recurrent CNN over a sequence.
+
+    Parameters
+    ----------
+    cordsnet : CordsNet
+        Starts from its spontaneous state; its last area and logits are recorded every step.
+    images : Tensor
+        ``(C, H, W)`` (``"on_off"``) or ``(2, C, H, W)`` (``"sequence"``), as the models take
+        them.
+    cnn : CordsNetCNN, optional
+        Sees the frame present at each step (a blank screen is an all-zero image).
+    rcnn : DiscreteRecurrentCNN, optional
+        Runs from a zero state, one of its steps per ``step_ms``.
+    scenario : ``"on_off"`` or ``"sequence"``
+        Image for ``on_ms`` then nothing for ``off_ms`` (Fig. 3B left), or two images for
+        ``on_ms`` each then nothing for ``off_ms`` (Fig. 3B right, with a closing blank to see
+        the return to baseline).
+    labels : sequence of int, optional
+        The images' classes (kept for reporting).
+    """
+    from cordsneuro.models.cordsnet import CordsNet, Epoch, Protocol
+
+    if not isinstance(cordsnet, CordsNet):
+        raise TypeError(f"cordsnet must be a CordsNet, got {type(cordsnet).__name__}")
+    plan = _schedule(scenario, on_ms, off_ms)
+    n_images = 1 if scenario == "on_off" else 2
+    images = images[None] if images.ndim == 3 else images
+    if images.ndim != 4 or images.shape[0] != n_images:
+        raise ValueError(
+            f"scenario {scenario!r} needs {n_images} image(s) (n, C, H, W); got {tuple(images.shape)}"
+        )
+    cordsnet.check_images(images)
+    windows, start = [], 0.0
+    for name, ms, _ in plan:
+        windows.append((name, start, start + ms))
+        start += ms
+    result = SequenceResponse(scenario, windows, labels=list(labels or []))
+    protocol = Protocol(
+        tuple(
+            Epoch.blank(ms, name) if k is None else Epoch.image(ms, k, name=name)
+            for name, ms, k in plan
+        )
+    )
+    last = cordsnet.depth - 1
+    with torch.no_grad():
+        traj = cordsnet.simulate(images[None], protocol, record_areas=[last])
+        spont = cordsnet.spontaneous_state(1)
+    result.times["CordsNet"] = traj.times.cpu().numpy()
+    result.activity["CordsNet"] = traj.rates[0][0].float().mean(dim=(1, 2, 3)).cpu().numpy()
+    result.probabilities["CordsNet"] = traj.outputs[0].float().softmax(-1).cpu().numpy()
+    result.baseline = float(spont[last].float().mean())
+    t_ms = result.times["CordsNet"]
+
+    def frame_at(t: float) -> Tensor:
+        for (_, s, e), (_, _, k) in zip(windows, plan):
+            if s < t <= e:
+                return torch.zeros_like(images[0]) if k is None else images[k]
+        return torch.zeros_like(images[0])
+
+    if cnn is not None:
+        cnn.eval()
+        with torch.no_grad():
+            per_epoch = {}
+            for (_, s, e), (_, _, k) in zip(windows, plan):
+                x = torch.zeros_like(images[:1]) if k is None else images[k : k + 1]
+                per_epoch[(s, e)] = (cnn.features(x)[-1].mean().item(), cnn(x).softmax(-1)[0])
+        act, prob = [], []
+        for t in t_ms:
+            key = next((s, e) for (_, s, e) in windows if s < t <= e)
+            act.append(per_epoch[key][0])
+            prob.append(per_epoch[key][1].numpy())
+        result.times["CNN"] = t_ms
+        result.activity["CNN"] = np.array(act)
+        result.probabilities["CNN"] = np.stack(prob)
+    if rcnn is not None:
+        rcnn.eval()
+        n_steps = int(round(windows[-1][2] / rcnn.step_ms))
+        times = rcnn.step_ms * np.arange(1, n_steps + 1)
+        frames = torch.stack([frame_at(t) for t in times])[None]
+        with torch.no_grad():
+            logits, activity = rcnn(frames)
+        result.times["discrete-time RCNN"] = times
+        result.activity["discrete-time RCNN"] = activity[0].numpy()
+        result.probabilities["discrete-time RCNN"] = logits[0].softmax(-1).numpy()
+    return result
+
+
+# ----------------------------------------------------------------------------- Fig. 3C–D
+
+
+@dataclass
+class NoiseRobustness:
+    """Output-layer deviation and accuracy under per-step input noise (Fig. 3C–D).
+
+    Attributes
+    ----------
+    levels : ndarray
+        ``(k,)`` noise standard deviations (per pixel, per step).
+    deviation : dict of str → ndarray
+        Per model, ``(k,)`` mean-squared deviation of the logits from the noiseless run,
+        averaged over images, classes and the steps of the read-out window.
+    accuracy : dict of str → ndarray
+        Per model, ``(k,)`` classification accuracy (CordsNet: logits at the last step of the
+        presentation, the published inference; CNN: one noisy image).
+    n_images : int
+    """
+
+    levels: np.ndarray
+    deviation: dict
+    accuracy: dict
+    n_images: int
+
+    def ratio(self) -> np.ndarray:
+        """CNN deviation / CordsNet deviation at each noise level (NaN at zero noise)."""
+        a, b = self.deviation["CordsNet"], self.deviation["CNN"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(a > 0, b / a, np.nan)
+
+
+def noise_robustness(
+    cordsnet: Any,
+    cnn: nn.Module,
+    images: Tensor,
+    labels: Tensor,
+    *,
+    levels: Sequence[float] = NOISE_LEVELS,
+    stimulus_ms: float = 200.0,
+    window_ms: float = 100.0,
+    seed: int = 0,
+    batch_size: int = 128,
+) -> NoiseRobustness:
+    """Fig. 3C–D: white Gaussian noise on every pixel of the input at every step.
+
+    CordsNet sees each image for ``stimulus_ms`` from its spontaneous state with independent
+    noise at each of its steps (:class:`~cordsneuro.models.Epoch` ``noise_std``); the CNN sees
+    one independent noisy copy per step of the same window. Deviations are measured over the
+    last ``window_ms`` of the presentation.
+
+    Parameters
+    ----------
+    cordsnet : CordsNet
+    cnn : CordsNetCNN
+        Its feedforward counterpart (eval mode).
+    images, labels : Tensor
+        ``(n, C, H, W)`` inputs as the models take them, ``(n,)`` classes.
+    levels : sequence of float
+        Noise standard deviations (default :data:`NOISE_LEVELS`, five levels).
+    """
+    from cordsneuro.models.cordsnet import CordsNet, Protocol
+
+    if not isinstance(cordsnet, CordsNet):
+        raise TypeError(f"cordsnet must be a CordsNet, got {type(cordsnet).__name__}")
+    levels = np.asarray([float(v) for v in levels])
+    if levels.ndim != 1 or not len(levels) or not np.isfinite(levels).all() or (levels < 0).any():
+        raise ValueError(f"levels must be finite noise std's >= 0 (got {levels.tolist()})")
+    cordsnet.check_images(images)
+    if labels.shape != (images.shape[0],):
+        raise ValueError(f"labels must be ({images.shape[0]},), got {tuple(labels.shape)}")
+    n_steps = Protocol.classification(stimulus_ms).steps(cordsnet.dt)[0]
+    n_window = int(round(window_ms / cordsnet.dt))
+    if not 1 <= n_window <= n_steps:
+        raise ValueError(f"window_ms must be within (0, stimulus_ms], got {window_ms}")
+    window = list(range(n_steps - n_window, n_steps))
+    g = torch.Generator().manual_seed(int(seed))
+    cnn.eval()
+    dev = {"CordsNet": [], "CNN": []}
+    acc = {"CordsNet": [], "CNN": []}
+    with torch.no_grad():
+        for sigma in levels:
+            sq = {"CordsNet": 0.0, "CNN": 0.0}
+            right = {"CordsNet": 0, "CNN": 0}
+            for s in range(0, len(images), batch_size):
+                x, y = images[s : s + batch_size], labels[s : s + batch_size]
+                clean = cordsnet.simulate(
+                    x, Protocol.classification(stimulus_ms), record_steps=window
+                )
+                noisy = cordsnet.simulate(
+                    x,
+                    Protocol.classification(stimulus_ms, noise_std=float(sigma)),
+                    record_steps=window,
+                    generator=g,
+                )
+                sq["CordsNet"] += float(
+                    ((noisy.outputs - clean.outputs) ** 2).mean(dim=(1, 2)).sum()
+                )
+                right["CordsNet"] += int((noisy.outputs[:, -1].argmax(-1) == y).sum())
+                clean_cnn = cnn(x)
+                total = 0.0
+                for step in range(n_window):
+                    out = cnn(x + float(sigma) * torch.randn(x.shape, generator=g))
+                    total += ((out - clean_cnn) ** 2).mean(dim=1)
+                    if step == n_window - 1:
+                        right["CNN"] += int((out.argmax(-1) == y).sum())
+                sq["CNN"] += float((total / n_window).sum())
+            for k in dev:
+                dev[k].append(sq[k] / len(images))
+                acc[k].append(right[k] / len(images))
+    return NoiseRobustness(
+        levels=levels,
+        deviation={k: np.array(v) for k, v in dev.items()},
+        accuracy={k: np.array(v) for k, v in acc.items()},
+        n_images=len(images),
+    )

@@ -9,7 +9,7 @@ spectra and PCA work on it::
 
     τ_v dr_l/dt = −r_l + ReLU(Conv_rec,l r_l + b_l + Conv_inp,l h_l)       (CordsNet, eq. 3)
     τ   dx/dt   = −x + tanh(W_rec x + b + W_inp (f(r) − f₀))               (the RNN)
-    f(r) = AvgPool( ReLU(r_L−1) + ReLU(r_L−2) )
+    f(r) = AvgPool( ReLU(r_L−1) + ReLU(r_L−2) )      (global, or to a p × p grid)
 
 ``f`` is the feature the CordsNet's own classifier reads (Table S3, last row) and ``f₀`` its
 value in the spontaneous state (so a blank screen gives the RNN no input). Each area keeps its
@@ -79,6 +79,11 @@ class MultiAreaModel(DynamicalRNN):
         Readout width of the default RNN.
     n_neurons : int
         Neurons of the default RNN (Section 5: 512).
+    pool_size : int
+        The last area is average-pooled to a ``pool_size × pool_size`` grid (default 1: the
+        global average the CordsNet classifier reads, as in the paper). A small front end
+        (R2 on 32 × 32 images, small receptive fields) is nearly translation-equivariant, so
+        a global average discards where things are; ``pool_size=2`` keeps the quadrant.
     seed : int, optional
         Seed of the default RNN's initialisation.
     cache_mb : float
@@ -100,6 +105,7 @@ class MultiAreaModel(DynamicalRNN):
         output_size: int | None = None,
         n_neurons: int = N_NEURONS,
         seed: int | None = None,
+        pool_size: int = 1,
         cache_mb: float = 1024.0,
         precision: str = "auto",
         **rnn_kwargs: Any,
@@ -116,7 +122,13 @@ class MultiAreaModel(DynamicalRNN):
                 f"front_end must be a CordsNet (e.g. cordsneuro.load(dir) of a trained one), "
                 f"got {type(front_end).__name__}"
             )
-        channels = front_end.channels[-1]
+        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
+            raise ValueError(f"pool_size must be an int >= 1 (got {pool_size!r})")
+        if pool_size > min(front_end.sizes[-1]):
+            raise ValueError(
+                f"pool_size ({pool_size}) exceeds the last area's grid {front_end.sizes[-1]}"
+            )
+        channels = front_end.channels[-1] * pool_size**2
         if rnn is None:
             if output_size is None:
                 raise ValueError("give output_size (the task's number of outputs) or an rnn")
@@ -131,8 +143,9 @@ class MultiAreaModel(DynamicalRNN):
             )
         if rnn.input_size != channels:
             raise ValueError(
-                f"rnn.input_size is {rnn.input_size}, but the front end's last area has "
-                f"{channels} channels: build the RNN with input_size={channels}"
+                f"rnn.input_size is {rnn.input_size}, but the front end gives {channels} "
+                f"features ({front_end.channels[-1]} channels × {pool_size}² pooled positions): "
+                f"build the RNN with input_size={channels}"
             )
         ratio = rnn.dt / front_end.dt
         if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
@@ -148,6 +161,7 @@ class MultiAreaModel(DynamicalRNN):
         self.front_end = front_end.eval().requires_grad_(False)
         self.rnn = rnn
         self.substeps = int(round(ratio))
+        self.pool_size = pool_size
         self.state_shapes = (*front_end.state_shapes, *rnn.state_shapes)
         self.output_size = rnn.output_size
         self.precision = precision
@@ -155,6 +169,7 @@ class MultiAreaModel(DynamicalRNN):
         self.config = {
             "front_end": _spec(front_end),
             "rnn": _spec(rnn),
+            "pool_size": self.pool_size,
             "cache_mb": self.cache_mb,
             "precision": precision,
         }
@@ -169,6 +184,8 @@ class MultiAreaModel(DynamicalRNN):
             )
         self.register_buffer("mean", mean.reshape(-1, 1, 1).expand(c, 1, 1).clone(), False)
         self.register_buffer("std", std.reshape(-1, 1, 1).expand(c, 1, 1).clone(), False)
+        # the features' scale (one number, saved with the weights; see calibrate)
+        self.register_buffer("input_gain", torch.ones(()))
         self._cache: OrderedDict[bytes, tuple[Tensor, tuple[Tensor, ...]]] = OrderedDict()
         self._cache_bytes = 0
         self._baseline: tuple[Any, Tensor] | None = None
@@ -202,13 +219,15 @@ class MultiAreaModel(DynamicalRNN):
         return (images - self.mean.to(images.dtype)) / self.std.to(images.dtype)
 
     def features(self, front_state: tuple[Tensor, ...]) -> Tensor:
-        """``f(r) − f₀``: the pooled last area ``(batch, channels)`` minus its spontaneous
-        value."""
-        return self._pool(front_state) - self.baseline()
+        """``f(r) − f₀``: the pooled last area ``(batch, channels · pool_size²)`` minus its
+        spontaneous value."""
+        return (self._pool(front_state) - self.baseline()) * self.input_gain
 
-    @staticmethod
-    def _pool(front_state: tuple[Tensor, ...]) -> Tensor:
-        return (F.relu(front_state[-1]) + F.relu(front_state[-2])).float().mean(dim=(-2, -1))
+    def _pool(self, front_state: tuple[Tensor, ...]) -> Tensor:
+        x = F.relu(front_state[-1]) + F.relu(front_state[-2])
+        lead = x.shape[:-3]
+        x = F.adaptive_avg_pool2d(x.reshape(-1, *x.shape[-3:]).float(), self.pool_size)
+        return x.reshape(*lead, -1)
 
     def baseline(self) -> Tensor:
         """``f₀``: the pooled last area in the front end's spontaneous state ``(channels,)``."""
@@ -249,7 +268,11 @@ class MultiAreaModel(DynamicalRNN):
         )
 
     def step(
-        self, state: State, inputs: Tensor | None = None, *, generator: torch.Generator | None = None
+        self,
+        state: State,
+        inputs: Tensor | None = None,
+        *,
+        generator: torch.Generator | None = None,
     ) -> State:
         """One model step: ``substeps`` Euler steps of the front end on the image, then one
         Euler step of the RNN on the front end's new features."""
@@ -310,7 +333,7 @@ class MultiAreaModel(DynamicalRNN):
             raise ValueError(f"n_steps ({n_steps}) must equal the inputs' time length")
         feats, front_final = self.front_end_features(inputs)
         traj = self.rnn(
-            feats.to(self.rnn.w_inp.dtype),
+            (feats * self.input_gain.cpu()).to(self.rnn.w_inp.device, self.rnn.w_inp.dtype),
             record=record,
             checkpoint_segment=checkpoint_segment,
             generator=generator,
@@ -322,7 +345,8 @@ class MultiAreaModel(DynamicalRNN):
 
     @torch.no_grad()
     def front_end_features(self, inputs: Tensor) -> tuple[Tensor, tuple[Tensor, ...]]:
-        """The RNN's input for every step, ``(batch, time, channels)``, and the front end's
+        """``f(r) − f₀`` (before ``input_gain``) for every step, ``(batch, time, features)``,
+        and the front end's
         final state, for raw images ``(batch, time, C, H, W)`` from the spontaneous state
         (cached per trial)."""
         device = self.mean.device
@@ -393,6 +417,19 @@ class MultiAreaModel(DynamicalRNN):
         )
         feats = self._pool(traj.rates) - self.baseline()
         return feats.float().cpu(), tuple(s.float().cpu() for s in traj.final_state)
+
+    def calibrate(self, inputs: Tensor) -> float:
+        """Set ``input_gain`` so that the RNN's input has unit standard deviation over the
+        trials ``inputs (batch, time, C, H, W)`` (the front end's pooled rates are small, e.g.
+        ~0.01, which would leave the RNN's N(0, 1/input_size) input weights a long way to
+        grow). Returns the gain; it is saved with the weights."""
+        feats, _ = self.front_end_features(inputs)
+        std = float(feats.std())
+        if not (math.isfinite(std) and std > 0):
+            raise ValueError("the front end's features do not vary over these inputs")
+        with torch.no_grad():
+            self.input_gain.fill_(1.0 / std)
+        return 1.0 / std
 
 
 MODEL_REGISTRY["MultiAreaModel"] = MultiAreaModel

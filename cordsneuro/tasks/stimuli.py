@@ -576,9 +576,7 @@ def random_dots(
     for t in range(1, n_frames):
         moving = np.zeros(n_dots, dtype=bool)
         moving[rng.permutation(n_dots)[:n_coherent]] = True
-        new = np.stack(
-            [rng.integers(0, size[0], n_dots), rng.integers(0, size[1], n_dots)], axis=1
-        )
+        new = np.stack([rng.integers(0, size[0], n_dots), rng.integers(0, size[1], n_dots)], axis=1)
         shifted = positions[t - 1].copy()
         shifted[:, 1] = (shifted[:, 1] + direction * speed) % size[1]
         positions[t] = np.where(moving[:, None], shifted, new)

@@ -447,7 +447,11 @@ class DelayedResponse(VisualTask):
         fixation = S.odr_frame(True, **kw)
         return self._epochs(
             steps,
-            {"fixation": fixation, "cue": S.odr_frame(True, c["position"], **kw), "delay": fixation},
+            {
+                "fixation": fixation,
+                "cue": S.odr_frame(True, c["position"], **kw),
+                "delay": fixation,
+            },
         )
 
     def score(self, response, info):
