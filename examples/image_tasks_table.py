@@ -136,15 +136,18 @@ def main() -> None:
     p.add_argument("--front-end", default=None, help="saved CordsNet directory")
     p.add_argument("--tasks", nargs="+", default=list(TIMING), choices=list(TIMING))
     p.add_argument("--neurons", type=int, default=256, help="RNN size (the paper: 512)")
-    p.add_argument("--pool-size", type=int, default=2, help="last area pooled to p × p")
+    p.add_argument("--pool-size", type=int, default=4, help="last area pooled to p × p")
     p.add_argument("--pool", type=int, default=384, help="training trials (a fixed set)")
-    p.add_argument("--steps", type=int, default=400)
+    p.add_argument("--steps", type=int, default=600)
     p.add_argument("--until", type=float, default=0.97, help="stop at this train accuracy")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--eval-trials", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="results/image_tasks")
+    p.add_argument(
+        "--table-only", action="store_true", help="only gather the rows already in --out"
+    )
     args = p.parse_args()
     torch.set_num_threads(1)
     path = Path(args.front_end) if args.front_end else next(
@@ -157,10 +160,12 @@ def main() -> None:
     front_end = load(path)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for name in args.tasks:
-        rows.append(run_task(name, front_end, args, out))
-        print(json.dumps(rows[-1]), flush=True)
+    for name in [] if args.table_only else args.tasks:
+        row = {**run_task(name, front_end, args, out), "front_end": str(path)}
+        with atomic_path(out / f"row_{name}.json") as tmp:
+            tmp.write_text(json.dumps(row, indent=2))
+        print(json.dumps(row), flush=True)
+    rows = [json.loads((out / f"row_{n}.json").read_text()) for n in TIMING if (out / f"row_{n}.json").is_file()]
     lines = [
         f"front end: {path} (CordsNet-R{front_end.depth}); RNN {args.neurons} neurons",
         "",
@@ -172,7 +177,7 @@ def main() -> None:
     with atomic_path(out / "table.md") as tmp:
         tmp.write_text("\n".join(lines) + "\n")
     with atomic_path(out / "table.json") as tmp:
-        tmp.write_text(json.dumps({"front_end": str(path), "args": vars(args), "rows": rows}, indent=2))
+        tmp.write_text(json.dumps({"args": vars(args), "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":
