@@ -221,20 +221,21 @@ class MultiAreaModel(DynamicalRNN):
     def features(self, front_state: tuple[Tensor, ...]) -> Tensor:
         """``f(r) − f₀``: the pooled last area ``(batch, channels · pool_size²)`` minus its
         spontaneous value."""
-        return (self._pool(front_state) - self.baseline()) * self.input_gain
+        pooled = self._pool(front_state)
+        return (pooled - self.baseline().to(pooled.dtype)) * self.input_gain.to(pooled.dtype)
 
     def _pool(self, front_state: tuple[Tensor, ...]) -> Tensor:
         x = F.relu(front_state[-1]) + F.relu(front_state[-2])
         lead = x.shape[:-3]
-        x = F.adaptive_avg_pool2d(x.reshape(-1, *x.shape[-3:]).float(), self.pool_size)
+        x = F.adaptive_avg_pool2d(x.reshape(-1, *x.shape[-3:]), self.pool_size)
         return x.reshape(*lead, -1)
 
     def baseline(self) -> Tensor:
         """``f₀``: the pooled last area in the front end's spontaneous state ``(channels,)``."""
-        key = tuple(p._version for p in self.front_end.parameters())
+        key = tuple((p._version, p.dtype, p.device) for p in self.front_end.parameters())
         if self._baseline is None or self._baseline[0] != key:
             state = self.front_end.spontaneous_state(1, precision=self._precision())
-            self._baseline = (key, self._pool(state)[0])
+            self._baseline = (key, self._pool(tuple(s.float() for s in state))[0].float())
         return self._baseline[1]
 
     def initial_state(self, batch_size: int) -> State:
@@ -415,7 +416,7 @@ class MultiAreaModel(DynamicalRNN):
             record_steps=[(t + 1) * self.substeps - 1 for t in range(n_time)],
             precision=self._precision(),
         )
-        feats = self._pool(traj.rates) - self.baseline()
+        feats = self._pool(tuple(r.float() for r in traj.rates)) - self.baseline()
         return feats.float().cpu(), tuple(s.float().cpu() for s in traj.final_state)
 
     def calibrate(self, inputs: Tensor) -> float:
