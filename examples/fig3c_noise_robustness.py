@@ -53,6 +53,8 @@ def main() -> None:
             f"{s:10.2f}{res.deviation['CordsNet'][i]:14.3e}{res.deviation['CNN'][i]:12.3e}"
             f"{res.ratio()[i]:14.1f}{res.accuracy['CordsNet'][i]:14.3f}{res.accuracy['CNN'][i]:10.3f}"
         )
+    rel = {k: v.tolist() for k, v in res.relative_deviation.items()}
+    print("relative MSD (÷ mean square of the noiseless logits):", json.dumps(rel))
     print(json.dumps({"levels": res.levels.tolist(), "ratio": res.ratio().tolist()}))
     print(f"wrote {out / 'fig3cd_noise.png'}")
 

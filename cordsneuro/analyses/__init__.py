@@ -13,6 +13,9 @@ Names are imported lazily (``import cordsneuro.analyses`` does not import torch 
   :func:`describe_attractor`
 - dimensionality (eq. 3, Fig. 4C): :class:`PCA`, :func:`participation_ratio`,
   :func:`cumulative_variance_explained`
+- unit tuning (Fig. 5): :func:`unit_tuning`, :func:`trial_responses`, :func:`category_index`
+- vision behaviour (Fig. 3B–D): :func:`sequence_response`, :func:`noise_robustness`,
+  :class:`DiscreteRecurrentCNN`
 """
 
 from __future__ import annotations
@@ -50,6 +53,19 @@ _LAZY = {
     "PCA": "dimensionality",
     "participation_ratio": "dimensionality",
     "cumulative_variance_explained": "dimensionality",
+    # unit tuning
+    "Tuning": "tuning",
+    "unit_tuning": "tuning",
+    "trial_responses": "tuning",
+    "category_index": "tuning",
+    # vision behaviour
+    "DiscreteRecurrentCNN": "robustness",
+    "SequenceResponse": "robustness",
+    "sequence_response": "robustness",
+    "NoiseRobustness": "robustness",
+    "noise_robustness": "robustness",
+    "save_comparison_model": "robustness",
+    "load_comparison_model": "robustness",
 }
 
 __all__ = sorted(_LAZY)
@@ -64,4 +80,6 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted([*__all__, "regimes", "spectra", "fixed_points", "dimensionality"])
+    return sorted(
+        [*__all__, "regimes", "spectra", "fixed_points", "dimensionality", "tuning", "robustness"]
+    )

@@ -396,7 +396,10 @@ class NoiseRobustness:
         ``(k,)`` noise standard deviations (per pixel, per step).
     deviation : dict of str → ndarray
         Per model, ``(k,)`` mean-squared deviation of the logits from the noiseless run,
-        averaged over images, classes and the steps of the read-out window.
+        averaged over images, classes and the steps of the read-out window (Fig. 3C).
+    relative_deviation : dict of str → ndarray
+        The same divided by the mean square of the noiseless logits (comparable across models
+        whose logits have different scales).
     accuracy : dict of str → ndarray
         Per model, ``(k,)`` classification accuracy (CordsNet: logits at the last step of the
         presentation, the published inference; CNN: one noisy image).
@@ -407,6 +410,7 @@ class NoiseRobustness:
     deviation: dict
     accuracy: dict
     n_images: int
+    relative_deviation: dict = field(default_factory=dict)
 
     def ratio(self) -> np.ndarray:
         """CNN deviation / CordsNet deviation at each noise level (NaN at zero noise)."""
@@ -463,6 +467,7 @@ def noise_robustness(
     cnn.eval()
     dev = {"CordsNet": [], "CNN": []}
     acc = {"CordsNet": [], "CNN": []}
+    power = {"CordsNet": 0.0, "CNN": 0.0}  # mean square of the noiseless logits
     with torch.no_grad():
         for sigma in levels:
             sq = {"CordsNet": 0.0, "CNN": 0.0}
@@ -483,6 +488,9 @@ def noise_robustness(
                 )
                 right["CordsNet"] += int((noisy.outputs[:, -1].argmax(-1) == y).sum())
                 clean_cnn = cnn(x)
+                if sigma == levels[0]:
+                    power["CordsNet"] += float((clean.outputs**2).mean(dim=(1, 2)).sum())
+                    power["CNN"] += float((clean_cnn**2).mean(dim=1).sum())
                 total = 0.0
                 for step in range(n_window):
                     out = cnn(x + float(sigma) * torch.randn(x.shape, generator=g))
@@ -498,4 +506,7 @@ def noise_robustness(
         deviation={k: np.array(v) for k, v in dev.items()},
         accuracy={k: np.array(v) for k, v in acc.items()},
         n_images=len(images),
+        relative_deviation={
+            k: np.array(v) / max(power[k] / len(images), 1e-30) for k, v in dev.items()
+        },
     )
