@@ -677,7 +677,7 @@ def plot_sequence_response(response: Any) -> Figure:
         c = _MODEL_COLOURS.get(model, None)
         a = response.activity[model]
         span = a.max() - a.min()
-        ax_a.plot(t, (a - a.min()) / span if span > 0 else a * 0, color=c, label=model)
+        ax_a.plot(t, (a - a.min()) / span if span > 0 else np.zeros_like(a), color=c, label=model)
         for j, cls in enumerate(classes):
             ax_p.plot(t, response.probabilities[model][:, cls], styles[j % 2], color=c)
     for name, s, e in response.windows:

@@ -8,7 +8,7 @@ The three trained digit networks come from ``examples/train_digits_frontend.py``
 each model, the class it reports at the end of each image window, and how far CordsNet's
 activity is from its spontaneous baseline at the end (fraction of the peak excursion).
 
-    python examples/fig3b_activity_sequence.py --models results/digits_r2 --out results/fig3b
+    python examples/fig3b_activity_sequence.py --out results/fig3b
 """
 
 from __future__ import annotations
@@ -20,29 +20,39 @@ from pathlib import Path
 
 import torch
 
-from cordsneuro import load
-from cordsneuro.analyses.robustness import load_comparison_model, sequence_response
+from cordsneuro.analyses.robustness import sequence_response
 from cordsneuro.plotting import plot_sequence_response
 
 sys.path.insert(0, str(Path(__file__).parent))
-from train_digits_frontend import N_TRAIN, digits  # noqa: E402
+from train_digits_frontend import N_TRAIN, digits, load_digit_networks  # noqa: E402
+
+VISION = Path("/work/artifacts/digits_r2")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--models", default="results/digits_r2")
+    p.add_argument(
+        "--cordsnet", default=None,
+        help="saved CordsNet (default: the vision pipeline's /work/artifacts/digits_r2/finetune "
+        "if present, else results/digits_r2/cordsnet_r2)",
+    )
+    p.add_argument("--cnn", default=None, help="its CNN (default: beside it)")
+    p.add_argument("--rcnn", default=None, help="discrete-time RCNN (train_digits_frontend.py)")
     p.add_argument("--first", type=int, default=0, help="index of the first test digit")
     p.add_argument("--out", default="results/fig3b")
     args = p.parse_args()
     torch.set_num_threads(1)
-    models = Path(args.models)
-    cordsnet = load(models / "cordsnet_r2").eval()
-    cnn = load_comparison_model(models / "cnn")
-    rcnn = load_comparison_model(models / "rcnn")
-    x, y = digits()
-    x, y = x[N_TRAIN:], y[N_TRAIN:]
+    own = Path("results/digits_r2")
+    vision = (VISION / "finetune" / "config.json").is_file()
+    cordsnet_dir = args.cordsnet or (VISION / "finetune" if vision else own / "cordsnet_r2")
+    cnn_dir = args.cnn or (VISION / "cnn" if vision else own / "cnn")
+    rcnn_dir = args.rcnn or (own / "rcnn_8" if vision else own / "rcnn")
+    cordsnet, cnn, rcnn, mean, std, size = load_digit_networks(cordsnet_dir, cnn_dir, rcnn_dir)
+    print(f"CordsNet {cordsnet_dir}, CNN {cnn_dir}, RCNN {rcnn_dir}")
+    x, y = digits(size)
+    x, y = (x[N_TRAIN:] - mean) / std, y[N_TRAIN:]
     a = args.first
     b = next(i for i in range(a + 1, len(y)) if y[i] != y[a])
     out = Path(args.out)

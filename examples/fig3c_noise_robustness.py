@@ -6,7 +6,7 @@ The trained digit networks come from ``examples/train_digits_frontend.py`` (``--
 the images are the held-out digits. CordsNet sees each image for 200 ms from its spontaneous
 state (noise redrawn at each 2 ms step); the CNN sees one independent noisy copy per step.
 
-    python examples/fig3c_noise_robustness.py --models results/digits_r2 --out results/fig3c
+    python examples/fig3c_noise_robustness.py --out results/fig3c
 """
 
 from __future__ import annotations
@@ -18,30 +18,40 @@ from pathlib import Path
 
 import torch
 
-from cordsneuro import load
-from cordsneuro.analyses.robustness import NOISE_LEVELS, load_comparison_model, noise_robustness
+from cordsneuro.analyses.robustness import NOISE_LEVELS, noise_robustness
 from cordsneuro.plotting import plot_noise_accuracy
 
 sys.path.insert(0, str(Path(__file__).parent))
-from train_digits_frontend import N_TRAIN, digits  # noqa: E402
+from train_digits_frontend import N_TRAIN, digits, load_digit_networks  # noqa: E402
+
+VISION = Path("/work/artifacts/digits_r2")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--models", default="results/digits_r2")
+    p.add_argument(
+        "--cordsnet", default=None,
+        help="saved CordsNet (default: the vision pipeline's /work/artifacts/digits_r2/finetune "
+        "if present, else results/digits_r2/cordsnet_r2)",
+    )
+    p.add_argument("--cnn", default=None, help="its CNN (default: beside it)")
+    p.add_argument("--rcnn", default=None, help="discrete-time RCNN (train_digits_frontend.py)")
     p.add_argument("--images", type=int, default=200, help="held-out digits used")
     p.add_argument("--levels", type=float, nargs="+", default=list(NOISE_LEVELS))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="results/fig3c")
     args = p.parse_args()
     torch.set_num_threads(1)
-    models = Path(args.models)
-    cordsnet = load(models / "cordsnet_r2").eval()
-    cnn = load_comparison_model(models / "cnn")
-    x, y = digits()
-    x, y = x[N_TRAIN:][: args.images], y[N_TRAIN:][: args.images]
+    own = Path("results/digits_r2")
+    vision = (VISION / "finetune" / "config.json").is_file()
+    cordsnet_dir = args.cordsnet or (VISION / "finetune" if vision else own / "cordsnet_r2")
+    cnn_dir = args.cnn or (VISION / "cnn" if vision else own / "cnn")
+    cordsnet, cnn, _, mean, std, size = load_digit_networks(cordsnet_dir, cnn_dir, None)
+    print(f"CordsNet {cordsnet_dir}, CNN {cnn_dir}")
+    x, y = digits(size)
+    x, y = (x[N_TRAIN:][: args.images] - mean) / std, y[N_TRAIN:][: args.images]
     res = noise_robustness(cordsnet, cnn, x, y, levels=args.levels, seed=args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -56,6 +56,22 @@ def digits(image_size: int = IMAGE_SIZE) -> tuple[torch.Tensor, torch.Tensor]:
     return x[order].clamp(0, 1), y[order]
 
 
+def load_digit_networks(cordsnet: str, cnn: str, rcnn: str | None):
+    """Load the trained digit networks (any saved CordsNet, e.g. the vision pipeline's); the
+    front end's ``meta`` (preprocessing) is read from its ``config.json`` when the loader
+    does not restore it. Returns ``(cordsnet, cnn, rcnn or None, mean, std, image_size)``."""
+    from cordsneuro import load
+    from cordsneuro.analyses.robustness import load_comparison_model
+
+    model = load(cordsnet).eval()
+    if not getattr(model, "meta", None):
+        model.meta = json.loads((Path(cordsnet) / "config.json").read_text()).get("meta", {})
+    prep = model.meta.get("preprocessing", {"mean": [0.0], "std": [1.0]})
+    comparison = load_comparison_model(cnn)
+    recurrent = load_comparison_model(rcnn) if rcnn else None
+    return model, comparison, recurrent, prep["mean"][0], prep["std"][0], model.image_size[0]
+
+
 def shift(x: torch.Tensor, g: torch.Generator, pixels: int = 2) -> torch.Tensor:
     """Random translation by up to ``pixels`` in each direction (zero fill), per image."""
     out = torch.zeros_like(x)
@@ -211,6 +227,11 @@ def main() -> None:
     )  # fmt: skip
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--image-size", type=int, default=IMAGE_SIZE, help="comparison networks only")
+    p.add_argument(
+        "--normalise", type=float, nargs=2, metavar=("MEAN", "STD"), default=None,
+        help="normalise the pixels (comparison networks only), e.g. to match a front end's meta",
+    )  # fmt: skip
     p.add_argument("--only", choices=["all", "comparisons", "cordsnet"], default="all")
     p.add_argument(
         "--method", choices=["eq4", "readout"], default="eq4",
@@ -219,7 +240,9 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(1)
     out = Path(args.out)
-    x, y = digits()
+    x, y = digits(args.image_size)
+    if args.normalise:
+        x = (x - args.normalise[0]) / args.normalise[1]
     x_train, y_train, x_test, y_test = x[:N_TRAIN], y[:N_TRAIN], x[N_TRAIN:], y[N_TRAIN:]
     scores: dict[str, float] = {}
     seconds: dict[str, float] = {}
@@ -227,7 +250,7 @@ def main() -> None:
     torch.manual_seed(args.seed)
     if args.only in ("all", "comparisons"):
         start = time.perf_counter()
-        cnn = CordsNetCNN(2, 1, 10, image_size=IMAGE_SIZE, seed=args.seed)
+        cnn = CordsNetCNN(2, 1, 10, image_size=args.image_size, seed=args.seed)
         scores["cnn"] = train_plain(
             cnn, cnn, x_train, y_train, x_test, y_test, args.cnn_epochs, 1e-3, 64, args.seed, "CNN"
         )
@@ -235,7 +258,7 @@ def main() -> None:
         save_comparison_model(cnn, out / "cnn")
 
         start = time.perf_counter()
-        rcnn = DiscreteRecurrentCNN(2, 1, 10, image_size=IMAGE_SIZE, seed=args.seed)
+        rcnn = DiscreteRecurrentCNN(2, 1, 10, image_size=args.image_size, seed=args.seed)
         scores["rcnn"] = train_plain(
             rcnn, rcnn.classify, x_train, y_train, x_test, y_test,
             args.cnn_epochs, 1e-3, 64, args.seed, "discrete-time RCNN",
