@@ -130,7 +130,7 @@ def _nonnegative_float(text: str) -> float:
 def complexity(args: argparse.Namespace) -> int:
     """Print MACs and parameters of every torchvision classification model and of
     CordsNet-R2…R8 over a simulation (Section 3, Fig. 2C)."""
-    from cordsneuro.analyses.complexity import complexity_table, format_table, summarize, write_csv
+    from cordsneuro.analyses.complexity import agreement, complexity_table, format_table, write_csv
 
     if args.csv is not None and args.csv.is_dir():
         raise SystemExit(
@@ -160,7 +160,7 @@ def complexity(args: argparse.Namespace) -> int:
         raise SystemExit(f"cordsneuro complexity: error: {err}") from None
     print(format_table(rows))
     print()
-    summary = summarize(rows, tolerance=args.tolerance)
+    summary = agreement(rows, tolerance=args.tolerance)
     print(summary)
     if args.csv is not None:
         print(f"table written to {write_csv(rows, args.csv)}")

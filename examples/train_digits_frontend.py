@@ -198,7 +198,7 @@ def fit_readout(x, y, xt, yt, seed: int, out: Path) -> tuple:
                 feats.append((F.relu(last[0]) + F.relu(last[1])).mean(dim=(2, 3)))
         return torch.cat(feats).double().numpy()
 
-    f, ft = pooled(x), pooled(xt)
+    f = pooled(x)
     mu, sd = f.mean(0), f.std(0) + 1e-12
     clf = LogisticRegression(C=10.0, max_iter=5000).fit((f - mu) / sd, y.numpy())
     w = clf.coef_ / sd  # fold the standardisation into the readout

@@ -16,6 +16,8 @@ Names are imported lazily (``import cordsneuro.analyses`` does not import torch 
 - unit tuning (Fig. 5): :func:`unit_tuning`, :func:`trial_responses`, :func:`category_index`
 - vision behaviour (Fig. 3B–D): :func:`sequence_response`, :func:`noise_robustness`,
   :class:`DiscreteRecurrentCNN`
+- complexity (Fig. 2C): the submodule :mod:`cordsneuro.analyses.complexity` (MACs and
+  parameters of any module, torchvision models and CordsNet)
 """
 
 from __future__ import annotations
@@ -68,18 +70,23 @@ _LAZY = {
     "load_comparison_model": "robustness",
 }
 
-__all__ = sorted(_LAZY)
+_SUBMODULES = (
+    "regimes", "spectra", "fixed_points", "dimensionality", "complexity", "tuning", "robustness",
+)  # fmt: skip
+
+__all__ = sorted([*_LAZY, *_SUBMODULES])
 
 
 def __getattr__(name: str):
     if name in _LAZY:
         value = getattr(importlib.import_module(f"cordsneuro.analyses.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'cordsneuro.analyses' has no attribute {name!r}")
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"cordsneuro.analyses.{name}")
+    else:
+        raise AttributeError(f"module 'cordsneuro.analyses' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def __dir__():
-    return sorted(
-        [*__all__, "regimes", "spectra", "fixed_points", "dimensionality", "tuning", "robustness"]
-    )
+    return __all__

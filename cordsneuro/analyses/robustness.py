@@ -99,16 +99,16 @@ class DiscreteRecurrentCNN(nn.Module):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        from cordsneuro.models.cordsnet import (
+        from cordsneuro._util import pair
+        from cordsneuro.models.wiring import (
             AREA_CHANNELS,
             DEPTHS,
             STEM_CHANNELS,
             STEM_KERNEL,
             STEM_PADDING,
             STEM_STRIDE,
-            _is_stage_start,
-            _pair,
             area_sizes,
+            is_stage_start,
         )
 
         if depth not in DEPTHS or isinstance(depth, bool):
@@ -116,7 +116,7 @@ class DiscreteRecurrentCNN(nn.Module):
         if not (isinstance(step_ms, (int, float)) and math.isfinite(step_ms) and step_ms > 0):
             raise ValueError(f"step_ms must be a positive number of ms (got {step_ms!r})")
         self.depth, self.in_channels, self.num_classes = depth, in_channels, num_classes
-        self.image_size = _pair(image_size)
+        self.image_size = pair(image_size, minimum=STEM_KERNEL)
         self.answer_step = depth + 2 if answer_step is None else int(answer_step)
         if self.answer_step < 1:
             raise ValueError(f"answer_step must be >= 1 (got {answer_step!r})")
@@ -137,7 +137,7 @@ class DiscreteRecurrentCNN(nn.Module):
         self.recurrent = nn.ModuleList()
         c_prev = STEM_CHANNELS
         for i, c in enumerate(channels):
-            stride = 2 if _is_stage_start(i) else 1
+            stride = 2 if is_stage_start(i) else 1
             self.feedforward.append(nn.Conv2d(c_prev, c, 3, stride, 1, bias=True))
             self.recurrent.append(nn.Conv2d(c, c, 3, 1, 1, bias=False))
             c_prev = c
@@ -316,7 +316,8 @@ def sequence_response(
     labels : sequence of int, optional
         The images' classes (kept for reporting).
     """
-    from cordsneuro.models.cordsnet import CordsNet, Epoch, Protocol
+    from cordsneuro.models.cordsnet import CordsNet
+    from cordsneuro.models.protocols import Epoch, Protocol
 
     if not isinstance(cordsnet, CordsNet):
         raise TypeError(f"cordsnet must be a CordsNet, got {type(cordsnet).__name__}")
@@ -448,7 +449,8 @@ def noise_robustness(
     levels : sequence of float
         Noise standard deviations (default :data:`NOISE_LEVELS`, five levels).
     """
-    from cordsneuro.models.cordsnet import CordsNet, Protocol
+    from cordsneuro.models.cordsnet import CordsNet
+    from cordsneuro.models.protocols import Protocol
 
     if not isinstance(cordsnet, CordsNet):
         raise TypeError(f"cordsnet must be a CordsNet, got {type(cordsnet).__name__}")

@@ -391,7 +391,7 @@ class MultiAreaModel(DynamicalRNN):
     def _simulate_front_end(self, inputs: Tensor) -> tuple[Tensor, tuple[Tensor, ...]]:
         """Run the front end over the frames (one image held for ``substeps`` of its steps per
         model step) through its fast path: identical consecutive frames form one epoch."""
-        from cordsneuro.models.cordsnet import Epoch, Protocol
+        from cordsneuro.models.protocols import Epoch, Protocol
 
         fe = self.front_end
         images = self.preprocess(inputs.to(self.mean.dtype))
