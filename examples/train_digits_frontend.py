@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 from cordsneuro._atomic import atomic_path
 from cordsneuro.analyses.robustness import DiscreteRecurrentCNN, save_comparison_model
 from cordsneuro.models import CordsNet, CordsNetCNN
-from cordsneuro.models.cordsnet import Protocol
+from cordsneuro.models import Protocol
 from cordsneuro.training.vision import CE_STEPS, SPONTANEOUS_STEPS, cordsnet_loss
 
 IMAGE_SIZE = 32

@@ -52,7 +52,8 @@ def _spec(model: DynamicalRNN) -> dict[str, Any]:
 
 
 def _build(spec: Mapping[str, Any]) -> DynamicalRNN:
-    import cordsneuro.models  # noqa: F401  (fills the registry)
+    import cordsneuro.models.cordsnet  # noqa: F401  (register the classes)
+    import cordsneuro.models.recurrent  # noqa: F401
 
     if spec.get("class") not in MODEL_REGISTRY:
         raise ValueError(f"unknown model class {spec.get('class')!r} in {dict(spec)}")
@@ -260,13 +261,13 @@ class MultiAreaModel(DynamicalRNN):
         return (*self.front_end.drive(front, images), self.rnn.drive(x, self.features(front)))
 
     def velocity(self, state: State, inputs: Tensor | None = None) -> State:
-        """dr/dt of every area (each with its own τ and activation), without noise."""
-        front, x = self._split(state)
+        """dr/dt of every area (each with its own τ and activation), without noise; ``state``
+        structured or flat ``(batch, N)`` (returned in the same form)."""
+        flat = self.is_flat(state)
+        front, x = self._split(self.unflatten_state(state) if flat else state)
         images = None if inputs is None else self.preprocess(inputs)
-        return (
-            *self.front_end.velocity(front, images),
-            self.rnn.velocity(x, self.features(front)),
-        )
+        v = (*self.front_end.velocity(front, images), self.rnn.velocity(x, self.features(front)))
+        return self.flatten_state(v) if flat else v
 
     def step(
         self,
@@ -274,15 +275,18 @@ class MultiAreaModel(DynamicalRNN):
         inputs: Tensor | None = None,
         *,
         generator: torch.Generator | None = None,
+        noise: bool = True,
     ) -> State:
-        """One model step: ``substeps`` Euler steps of the front end on the image, then one
-        Euler step of the RNN on the front end's new features."""
-        front, x = self._split(state)
+        """One model step: ``substeps`` Euler steps of the front end on the image (without
+        gradient), then one Euler step of the RNN on the front end's new features."""
+        flat = self.is_flat(state)
+        front, x = self._split(self.unflatten_state(state) if flat else state)
         images = None if inputs is None else self.preprocess(inputs)
         with torch.no_grad():
             for _ in range(self.substeps):
-                front = tuple(self.front_end.step(front, images, generator=generator))
-        return (*front, self.rnn.step(x, self.features(front), generator=generator))
+                front = tuple(self.front_end.step(front, images, generator=generator, noise=noise))
+        new = (*front, self.rnn.step(x, self.features(front), generator=generator, noise=noise))
+        return self.flatten_state(new) if flat else new
 
     def readout(self, state: State) -> Tensor:
         return self.rnn.readout(state[-1])
