@@ -34,7 +34,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument(
-        "--cordsnet", default=None,
+        "--cordsnet",
+        default=None,
         help="saved CordsNet (default: the vision pipeline's /work/artifacts/digits_r2/finetune "
         "if present, else results/digits_r2/cordsnet_r2)",
     )

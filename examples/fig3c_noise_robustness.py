@@ -32,7 +32,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument(
-        "--cordsnet", default=None,
+        "--cordsnet",
+        default=None,
         help="saved CordsNet (default: the vision pipeline's /work/artifacts/digits_r2/finetune "
         "if present, else results/digits_r2/cordsnet_r2)",
     )
@@ -57,7 +58,9 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     plot_noise_accuracy(res).savefig(out / "fig3cd_noise.png", dpi=150)
     print(f"{res.n_images} held-out digits; output-layer MSD and accuracy")
-    print(f"{'noise std':>10s}{'MSD CordsNet':>14s}{'MSD CNN':>12s}{'CNN/CordsNet':>14s}{'acc CordsNet':>14s}{'acc CNN':>10s}")
+    print(
+        f"{'noise std':>10s}{'MSD CordsNet':>14s}{'MSD CNN':>12s}{'CNN/CordsNet':>14s}{'acc CordsNet':>14s}{'acc CNN':>10s}"
+    )
     for i, s in enumerate(res.levels):
         print(
             f"{s:10.2f}{res.deviation['CordsNet'][i]:14.3e}{res.deviation['CNN'][i]:12.3e}"

@@ -150,8 +150,10 @@ def main() -> None:
     )
     args = p.parse_args()
     torch.set_num_threads(1)
-    path = Path(args.front_end) if args.front_end else next(
-        (d for d in DEFAULT_FRONT_ENDS if (d / "config.json").is_file()), None
+    path = (
+        Path(args.front_end)
+        if args.front_end
+        else next((d for d in DEFAULT_FRONT_ENDS if (d / "config.json").is_file()), None)
     )
     if path is None:
         raise SystemExit(
@@ -165,14 +167,21 @@ def main() -> None:
         with atomic_path(out / f"row_{name}.json") as tmp:
             tmp.write_text(json.dumps(row, indent=2))
         print(json.dumps(row), flush=True)
-    rows = [json.loads((out / f"row_{n}.json").read_text()) for n in TIMING if (out / f"row_{n}.json").is_file()]
+    rows = [
+        json.loads((out / f"row_{n}.json").read_text())
+        for n in TIMING
+        if (out / f"row_{n}.json").is_file()
+    ]
     lines = [
         f"front end: {path} (CordsNet-R{front_end.depth}); RNN {args.neurons} neurons",
         "",
         "| task | score | seconds | train steps |",
         "|---|---|---|---|",
     ]
-    lines += [f"| {r['task']} | {r['score']:.3f} | {r['seconds']:.0f} | {r['train_steps']} |" for r in rows]
+    lines += [
+        f"| {r['task']} | {r['score']:.3f} | {r['seconds']:.0f} | {r['train_steps']} |"
+        for r in rows
+    ]
     print("\n".join(lines))
     with atomic_path(out / "table.md") as tmp:
         tmp.write_text("\n".join(lines) + "\n")

@@ -35,8 +35,7 @@ from tqdm.auto import tqdm
 
 from cordsneuro._atomic import atomic_path
 from cordsneuro.analyses.robustness import DiscreteRecurrentCNN, save_comparison_model
-from cordsneuro.models import CordsNet, CordsNetCNN
-from cordsneuro.models import Protocol
+from cordsneuro.models import CordsNet, CordsNetCNN, Protocol
 from cordsneuro.training.vision import CE_STEPS, SPONTANEOUS_STEPS, cordsnet_loss
 
 IMAGE_SIZE = 32
@@ -138,7 +137,9 @@ def train_cordsnet(
 ):
     """Direct eq. 4 training at ``train_dt`` (α = dt / τ); the model, converted to the paper's
     dt = 2 ms, is saved to ``out`` and tested after every epoch."""
-    model = CordsNet(2, in_channels=1, num_classes=10, image_size=IMAGE_SIZE, seed=seed, dt=train_dt)
+    model = CordsNet(
+        2, in_channels=1, num_classes=10, image_size=IMAGE_SIZE, seed=seed, dt=train_dt
+    )
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
     g = torch.Generator().manual_seed(seed)
     bar = tqdm(total=epochs * ((len(y) + batch - 1) // batch), desc="CordsNet-R2 (eq. 4)")
@@ -192,7 +193,10 @@ def fit_readout(x, y, xt, yt, seed: int, out: Path) -> tuple:
             feats = []
             for s in tqdm(range(0, len(images), 128), desc="CordsNet-R2 features"):
                 traj = model.simulate(
-                    images[s : s + 128], record_areas=[0, 1], record_steps=[-1], record_outputs=False
+                    images[s : s + 128],
+                    record_areas=[0, 1],
+                    record_steps=[-1],
+                    record_outputs=False,
                 )
                 last = [r[:, -1] for r in traj.rates]
                 feats.append((F.relu(last[0]) + F.relu(last[1])).mean(dim=(2, 3)))

@@ -50,7 +50,9 @@ def test_equal_total_circumference_across_numbers():
     totals = []
     for n in S.NUMEROSITIES:
         for s in range(2):
-            _, areas, _ = components(S.numerosity(n, "circumference", image_size=160, seed=s).image[0])
+            _, areas, _ = components(
+                S.numerosity(n, "circumference", image_size=160, seed=s).image[0]
+            )
             totals.append(np.sum(2 * math.pi * np.sqrt(areas / math.pi)))
     np.testing.assert_allclose(totals, 2 * math.pi * 0.16 * 160, rtol=0.03)
 
@@ -68,7 +70,9 @@ def test_morph_endpoints_equal_prototypes():
     np.testing.assert_array_equal(S.category_morph(0), S.draw_head(S.CAT))
     np.testing.assert_array_equal(S.category_morph(100), S.draw_head(S.DOG))
     cats, dogs = S.prototypes(3)
-    np.testing.assert_array_equal(S.category_morph(0, cat=cats[1], dog=dogs[2]), S.draw_head(cats[1]))
+    np.testing.assert_array_equal(
+        S.category_morph(0, cat=cats[1], dog=dogs[2]), S.draw_head(cats[1])
+    )
     # morphs move away from the cat and towards the dog monotonically
     cat, dog = S.draw_head(S.CAT), S.draw_head(S.DOG)
     d_cat = [np.abs(S.category_morph(v) - cat).sum() for v in S.MORPH_LEVELS]
@@ -81,7 +85,9 @@ def test_user_prototypes_cross_dissolve():
     cat, dog = rng.random((2, 3, 20, 20)).astype(np.float32)
     np.testing.assert_array_equal(S.category_morph(0, cat=cat, dog=dog), cat)
     np.testing.assert_array_equal(S.category_morph(100, cat=cat, dog=dog), dog)
-    np.testing.assert_allclose(S.category_morph(40, cat=cat, dog=dog), 0.6 * cat + 0.4 * dog, rtol=1e-6)
+    np.testing.assert_allclose(
+        S.category_morph(40, cat=cat, dog=dog), 0.6 * cat + 0.4 * dog, rtol=1e-6
+    )
 
 
 def test_cue_positions():
@@ -112,8 +118,12 @@ def measured_coherence(frames: np.ndarray, speed: int) -> float:
 def test_motion_coherence_from_frames(coherence, direction):
     movie = S.random_dots(coherence, direction, 300, image_size=48, density=0.01, seed=3)
     assert movie.frames.shape == (300, 1, 48, 48)
-    assert movie.coherent[1:].mean() == pytest.approx(round(coherence * movie.positions.shape[1]) / movie.positions.shape[1])
-    assert measured_coherence(movie.frames, movie.speed) == pytest.approx(direction * coherence, abs=0.03)
+    assert movie.coherent[1:].mean() == pytest.approx(
+        round(coherence * movie.positions.shape[1]) / movie.positions.shape[1]
+    )
+    assert measured_coherence(movie.frames, movie.speed) == pytest.approx(
+        direction * coherence, abs=0.03
+    )
 
 
 def test_reproducible_by_seed():

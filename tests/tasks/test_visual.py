@@ -74,7 +74,9 @@ def test_delayed_response_cue_positions():
         assert n == 2
         sizes = ndimage.sum(cue, labels, [1, 2])
         centre = np.array(ndimage.center_of_mass(cue, labels, int(np.argmax(sizes)) + 1)) + 0.5
-        np.testing.assert_allclose(centre, S.odr_position(int(b.trial_info["position"][i]), 64), atol=0.2)
+        np.testing.assert_allclose(
+            centre, S.odr_position(int(b.trial_info["position"][i]), 64), atol=0.2
+        )
         assert count(frame(b, i, "delay")) == 1  # fixation point only
         assert frame(b, i, "response").max() == 0  # fixation off: the go signal
     assert (b.targets[b.mask] == b.trial_info["position"].repeat(2)).all()
@@ -84,7 +86,9 @@ def test_delayed_response_position_answer():
     task = tasks.get_task("DelayedResponsePosition", timing=SHORT["DelayedResponse"])
     b = tasks.make_batch(task, 4, seed=0)
     theta = 2 * np.pi * b.trial_info["position"] / 8
-    np.testing.assert_allclose(b.targets[:, -1].numpy(), np.stack([np.cos(theta), np.sin(theta)], 1), atol=1e-6)
+    np.testing.assert_allclose(
+        b.targets[:, -1].numpy(), np.stack([np.cos(theta), np.sin(theta)], 1), atol=1e-6
+    )
 
 
 def test_motion_coherence_from_batch_frames():
@@ -120,7 +124,9 @@ def test_pool_repeats_trials():
 
 
 def test_fixed_conditions_and_bad_input():
-    b = tasks.make_batch(tasks.get_task("Motion", timing=SHORT["Motion"]), 4, coherence=0.256, direction=-1)
+    b = tasks.make_batch(
+        tasks.get_task("Motion", timing=SHORT["Motion"]), 4, coherence=0.256, direction=-1
+    )
     assert (b.trial_info["coherence"] == 0.256).all() and (b.trial_info["target"] == 0).all()
     with pytest.raises(ValueError, match="at least one item"):
         tasks.make_batch("Numerosity", 2, sample=0)
