@@ -24,32 +24,25 @@ from cordsneuro.analyses.robustness import sequence_response
 from cordsneuro.plotting import plot_sequence_response
 
 sys.path.insert(0, str(Path(__file__).parent))
-from train_digits_frontend import N_TRAIN, digits, load_digit_networks  # noqa: E402
-
-VISION = Path("/work/artifacts/digits_r2")
+from train_digits_frontend import (  # noqa: E402
+    N_TRAIN,
+    add_network_arguments,
+    digits,
+    load_digit_networks,
+    network_paths,
+)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument(
-        "--cordsnet",
-        default=None,
-        help="saved CordsNet (default: the vision pipeline's /work/artifacts/digits_r2/finetune "
-        "if present, else results/digits_r2/cordsnet_r2)",
-    )
-    p.add_argument("--cnn", default=None, help="its CNN (default: beside it)")
-    p.add_argument("--rcnn", default=None, help="discrete-time RCNN (train_digits_frontend.py)")
+    add_network_arguments(p)
     p.add_argument("--first", type=int, default=0, help="index of the first test digit")
     p.add_argument("--out", default="results/fig3b")
     args = p.parse_args()
     torch.set_num_threads(1)
-    own = Path("results/digits_r2")
-    vision = (VISION / "finetune" / "config.json").is_file()
-    cordsnet_dir = args.cordsnet or (VISION / "finetune" if vision else own / "cordsnet_r2")
-    cnn_dir = args.cnn or (VISION / "cnn" if vision else own / "cnn")
-    rcnn_dir = args.rcnn or (own / "rcnn_8" if vision else own / "rcnn")
+    cordsnet_dir, cnn_dir, rcnn_dir = network_paths(args)
     cordsnet, cnn, rcnn, mean, std, size = load_digit_networks(cordsnet_dir, cnn_dir, rcnn_dir)
     print(f"CordsNet {cordsnet_dir}, CNN {cnn_dir}, RCNN {rcnn_dir}")
     x, y = digits(size)

@@ -22,33 +22,27 @@ from cordsneuro.analyses.robustness import NOISE_LEVELS, noise_robustness
 from cordsneuro.plotting import plot_noise_accuracy
 
 sys.path.insert(0, str(Path(__file__).parent))
-from train_digits_frontend import N_TRAIN, digits, load_digit_networks  # noqa: E402
-
-VISION = Path("/work/artifacts/digits_r2")
+from train_digits_frontend import (  # noqa: E402
+    N_TRAIN,
+    add_network_arguments,
+    digits,
+    load_digit_networks,
+    network_paths,
+)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument(
-        "--cordsnet",
-        default=None,
-        help="saved CordsNet (default: the vision pipeline's /work/artifacts/digits_r2/finetune "
-        "if present, else results/digits_r2/cordsnet_r2)",
-    )
-    p.add_argument("--cnn", default=None, help="its CNN (default: beside it)")
-    p.add_argument("--rcnn", default=None, help="discrete-time RCNN (train_digits_frontend.py)")
+    add_network_arguments(p)
     p.add_argument("--images", type=int, default=200, help="held-out digits used")
     p.add_argument("--levels", type=float, nargs="+", default=list(NOISE_LEVELS))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="results/fig3c")
     args = p.parse_args()
     torch.set_num_threads(1)
-    own = Path("results/digits_r2")
-    vision = (VISION / "finetune" / "config.json").is_file()
-    cordsnet_dir = args.cordsnet or (VISION / "finetune" if vision else own / "cordsnet_r2")
-    cnn_dir = args.cnn or (VISION / "cnn" if vision else own / "cnn")
+    cordsnet_dir, cnn_dir, _ = network_paths(args)
     cordsnet, cnn, _, mean, std, size = load_digit_networks(cordsnet_dir, cnn_dir, None)
     print(f"CordsNet {cordsnet_dir}, CNN {cnn_dir}")
     x, y = digits(size)

@@ -55,6 +55,33 @@ def digits(image_size: int = IMAGE_SIZE) -> tuple[torch.Tensor, torch.Tensor]:
     return x[order].clamp(0, 1), y[order]
 
 
+VISION = Path("/work/artifacts/digits_r2")
+
+
+def add_network_arguments(p: argparse.ArgumentParser) -> None:
+    """``--cordsnet`` / ``--cnn`` / ``--rcnn`` of the Fig. 3 examples."""
+    p.add_argument(
+        "--cordsnet",
+        default=None,
+        help="saved CordsNet (default: the vision pipeline's /work/artifacts/digits_r2/finetune "
+        "if present, else results/digits_r2/cordsnet_r2)",
+    )
+    p.add_argument("--cnn", default=None, help="its CNN (default: beside it)")
+    p.add_argument("--rcnn", default=None, help="discrete-time RCNN (train_digits_frontend.py)")
+
+
+def network_paths(args: argparse.Namespace) -> tuple[Path, Path, Path]:
+    """The CordsNet, CNN and RCNN directories: the arguments, else the vision pipeline's
+    networks (with an RCNN trained here on 8 × 8 digits), else this script's."""
+    own = Path("results/digits_r2")
+    vision = (VISION / "finetune" / "config.json").is_file()
+    return (
+        Path(args.cordsnet or (VISION / "finetune" if vision else own / "cordsnet_r2")),
+        Path(args.cnn or (VISION / "cnn" if vision else own / "cnn")),
+        Path(args.rcnn or (own / "rcnn_8" if vision else own / "rcnn")),
+    )
+
+
 def load_digit_networks(cordsnet: str, cnn: str, rcnn: str | None):
     """Load the trained digit networks (any saved CordsNet, e.g. the vision pipeline's); the
     front end's ``meta`` (preprocessing) is read from its ``config.json`` when the loader

@@ -242,7 +242,7 @@ def _vectorised(task: CognitiveTask, n: int, fixed: dict) -> tuple:
     def within(p: str) -> np.ndarray:
         return (t >= info[f"{p}_start"][:, None]) & (t < info[f"{p}_end"][:, None])
 
-    render = getattr(task, "render", None)  # image tasks (tasks.visual): (n, time, C, H, W)
+    render = getattr(task, "render_inputs", None)  # image tasks (tasks.visual): (n, time, C, H, W)
     if render is not None:
         inputs = render(conditions, info, n_time)
     else:

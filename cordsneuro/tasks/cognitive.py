@@ -853,21 +853,28 @@ TASKS: dict[str, tuple[type[CognitiveTask], dict[str, Any]]] = {
 def make(name: str, **kwargs: Any) -> CognitiveTask:
     """Build one of the paper's tasks by name (``"PDM"``, ``"cordsneuro/PDM-v0"``,
     ``"MemoryProRing"``...), with keyword arguments passed to its constructor."""
+    return build_from(TASKS, name, "the cognitive tasks", **kwargs)
+
+
+def build_from(table: Mapping[str, tuple[type, dict]], name: str, what: str, **kwargs: Any):
+    """Build the task ``name`` (case-insensitive, with or without ``cordsneuro/`` and
+    ``-v0``) of a name → (class, keyword arguments) table."""
     key = name
     if isinstance(key, str) and key.startswith("cordsneuro/"):
         key = key[len("cordsneuro/") :]
     if isinstance(key, str) and key.endswith("-v0"):
         key = key[: -len("-v0")]
-    lookup = {k.lower(): k for k in TASKS}
+    lookup = {k.lower(): k for k in table}
     if not isinstance(key, str) or key.lower() not in lookup:
-        raise ValueError(f"unknown task {name!r}; the cognitive tasks are {sorted(TASKS)}")
-    cls, defaults = TASKS[lookup[key.lower()]]
+        raise ValueError(f"unknown task {name!r}; {what} are {sorted(table)}")
+    cls, defaults = table[lookup[key.lower()]]
     return cls(**{**defaults, **kwargs})
 
 
-def register_environments() -> None:
-    """Register every task with gymnasium as ``cordsneuro/<name>-v0`` (idempotent)."""
-    for name, (cls, defaults) in TASKS.items():
+def register_environments(table: Mapping[str, tuple[type, dict]] | None = None) -> None:
+    """Register every task of ``table`` (default: the paper's, :data:`TASKS`) with gymnasium
+    as ``cordsneuro/<name>-v0`` (idempotent)."""
+    for name, (cls, defaults) in (TASKS if table is None else table).items():
         env_id = f"cordsneuro/{name}-v0"
         if env_id not in gymnasium.registry:
             gymnasium.register(

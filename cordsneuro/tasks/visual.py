@@ -40,12 +40,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-import gymnasium
 import numpy as np
 from neurogym.utils import spaces
 
 from cordsneuro.tasks import stimuli as S
-from cordsneuro.tasks.cognitive import Answer, CognitiveTask
+from cordsneuro.tasks.cognitive import Answer, CognitiveTask, build_from, register_environments
 
 __all__ = [
     "VisualTask",
@@ -195,7 +194,9 @@ class VisualTask(CognitiveTask):
             ]
         )
 
-    def render(self, c: Mapping[str, np.ndarray], info: Mapping[str, np.ndarray], n_time: int):
+    def render_inputs(
+        self, c: Mapping[str, np.ndarray], info: Mapping[str, np.ndarray], n_time: int
+    ) -> np.ndarray:
         """Inputs of a batch ``(n, n_time, C, H, W)`` float32 (zero past each trial's end);
         called by :func:`~cordsneuro.tasks.make_batch`."""
         n = len(c["trial_seed"])
@@ -224,7 +225,7 @@ class VisualTask(CognitiveTask):
             info[f"{p}_start"] = np.array([start])
             start += int(durations[p][0])
             info[f"{p}_end"] = np.array([start])
-        self.ob = self.render(conditions, info, start)[0]
+        self.ob = self.render_inputs(conditions, info, start)[0]
         answer = self.answer_of(conditions)
         self.set_groundtruth(answer.value[0], period=list(answer.periods))
         trial = {k: v[0].item() for k, v in conditions.items()}
@@ -593,22 +594,9 @@ VISUAL_TASKS: dict[str, tuple[type[VisualTask], dict[str, Any]]] = {
 
 def make_visual(name: str, **kwargs: Any) -> VisualTask:
     """Build an image task by name (``"Numerosity"``, ``"cordsneuro/Motion-v0"``...)."""
-    key = name.removeprefix("cordsneuro/").removesuffix("-v0") if isinstance(name, str) else name
-    lookup = {k.lower(): k for k in VISUAL_TASKS}
-    if not isinstance(key, str) or key.lower() not in lookup:
-        raise ValueError(f"unknown image task {name!r}; the image tasks are {sorted(VISUAL_TASKS)}")
-    cls, defaults = VISUAL_TASKS[lookup[key.lower()]]
-    return cls(**{**defaults, **kwargs})
+    return build_from(VISUAL_TASKS, name, "the image tasks", **kwargs)
 
 
 def register_visual_environments() -> None:
     """Register every image task with gymnasium as ``cordsneuro/<name>-v0`` (idempotent)."""
-    for name, (cls, defaults) in VISUAL_TASKS.items():
-        env_id = f"cordsneuro/{name}-v0"
-        if env_id not in gymnasium.registry:
-            gymnasium.register(
-                id=env_id,
-                entry_point=f"{cls.__module__}:{cls.__name__}",
-                kwargs=dict(defaults),
-                disable_env_checker=True,
-            )
+    register_environments(VISUAL_TASKS)
