@@ -796,19 +796,25 @@ class MemoryPro(CognitiveTask):
                 "mae": float(np.abs(error).mean()),
                 "accuracy": float(correct.mean()),
             }
-        estimate = np.mod(np.arctan2(response[:, 1], response[:, 0]), 2 * np.pi)
-        error = np.degrees(np.abs(np.angle(np.exp(1j * (estimate - np.asarray(info["theta"]))))))
-        correct = error < self.tolerance_deg
-        return {
-            "correct": correct,
-            "estimate": estimate,
-            "error_deg": error,
-            "mae_deg": float(error.mean()),
-            "accuracy": float(correct.mean()),
-        }
+        return angular_score(response, info["theta"], self.tolerance_deg)
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def angular_score(response: np.ndarray, theta: np.ndarray, tolerance_deg: float) -> dict:
+    """Scores of answers ``(cos, sin)`` ``(n, 2)`` against true angles ``theta (n,)`` (rad):
+    the angle read out, its absolute error in degrees, ``correct`` below ``tolerance_deg``."""
+    estimate = np.mod(np.arctan2(response[:, 1], response[:, 0]), 2 * np.pi)
+    error = np.degrees(np.abs(np.angle(np.exp(1j * (estimate - np.asarray(theta))))))
+    correct = error < tolerance_deg
+    return {
+        "correct": correct,
+        "estimate": estimate,
+        "error_deg": error,
+        "mae_deg": float(error.mean()),
+        "accuracy": float(correct.mean()),
+    }
 
 
 def _r2(estimate: np.ndarray, target: np.ndarray) -> float:

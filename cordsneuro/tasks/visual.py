@@ -44,7 +44,13 @@ import numpy as np
 from neurogym.utils import spaces
 
 from cordsneuro.tasks import stimuli as S
-from cordsneuro.tasks.cognitive import Answer, CognitiveTask, build_from, register_environments
+from cordsneuro.tasks.cognitive import (
+    Answer,
+    CognitiveTask,
+    angular_score,
+    build_from,
+    register_environments,
+)
 
 __all__ = [
     "VisualTask",
@@ -458,16 +464,7 @@ class DelayedResponse(VisualTask):
     def score(self, response, info):
         if self.response == "choice":
             return super().score(response, info)
-        estimate = np.mod(np.arctan2(response[:, 1], response[:, 0]), 2 * np.pi)
-        error = np.degrees(np.abs(np.angle(np.exp(1j * (estimate - np.asarray(info["theta"]))))))
-        correct = error < self.tolerance_deg
-        return {
-            "correct": correct,
-            "estimate": estimate,
-            "error_deg": error,
-            "mae_deg": float(error.mean()),
-            "accuracy": float(correct.mean()),
-        }
+        return angular_score(response, info["theta"], self.tolerance_deg)
 
 
 class Motion(VisualTask):
