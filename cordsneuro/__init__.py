@@ -20,6 +20,7 @@ _LAZY = {
     "SparseRNN": "cordsneuro.models.recurrent",
     "ConvRNN": "cordsneuro.models.recurrent",
     "CordsNet": "cordsneuro.models.cordsnet",
+    "MultiAreaModel": "cordsneuro.models.multiarea",
     "train": "cordsneuro.training.trainer",
 }
 _SUBMODULES = ("tasks", "analyses", "models", "training", "dynamics", "plotting")
@@ -46,5 +47,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs only
     from cordsneuro import analyses, tasks  # noqa: F401
     from cordsneuro.dynamics import DynamicalRNN, Trajectory, load  # noqa: F401
     from cordsneuro.models.cordsnet import CordsNet  # noqa: F401
+    from cordsneuro.models.multiarea import MultiAreaModel  # noqa: F401
     from cordsneuro.models.recurrent import ConvRNN, FullRNN, LowRankRNN, SparseRNN  # noqa: F401
     from cordsneuro.training.trainer import train  # noqa: F401

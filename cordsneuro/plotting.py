@@ -874,3 +874,131 @@ def plot_neural_predictivity(result: Any, test: str = "exchangeable", ax: Any = 
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return fig
+
+
+# ----------------------------------------------------------------------------- image tasks (Fig. 3, 5)
+
+
+def plot_trial_strip(
+    frames: Any, info: dict, index: int = 0, title: str = "", per_epoch: int = 1
+) -> Figure:
+    """One trial of an image task as a strip of frames: ``per_epoch`` frames from each epoch
+    (evenly spaced), labelled with the epoch and its time (ms).
+
+    Parameters
+    ----------
+    frames : Tensor or ndarray
+        ``(batch, time, C, H, W)`` (a batch's inputs).
+    info : dict
+        The batch's ``trial_info`` (``<epoch>_start`` / ``<epoch>_end`` in steps).
+    index : int
+        Which trial.
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    x = frames.detach().cpu().numpy() if hasattr(frames, "detach") else np.asarray(frames)
+    epochs = [k[: -len("_start")] for k in info if k.endswith("_start")]
+    dt = None
+    picks = []
+    for p in epochs:
+        s, e = int(info[f"{p}_start"][index]), int(info[f"{p}_end"][index])
+        if e <= s:
+            continue
+        if dt is None and f"{p}_ms" in info:
+            dt = float(info[f"{p}_ms"][index]) / (e - s)
+        steps = np.linspace(s, e - 1, per_epoch).round().astype(int)
+        picks += [(p, int(t)) for t in dict.fromkeys(steps.tolist())]
+    fig, axes = plt.subplots(1, len(picks), figsize=(1.5 * len(picks), 1.9), squeeze=False)
+    for ax, (p, t) in zip(axes[0], picks):
+        img = x[index, t]
+        ax.imshow(
+            img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0), cmap="gray", vmin=0, vmax=1
+        )
+        ax.set_title(f"{p}\n{(t * dt if dt else t):.0f} ms", fontsize=7)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_tuning(
+    tuning: Any, units: Sequence[int] | None = None, k: int = 4, xlabel: str = ""
+) -> Figure:
+    """Fig. 5 (right): tuning curves (mean ± s.e.m.) of the most selective units.
+
+    ``tuning`` from :func:`cordsneuro.analyses.tuning.unit_tuning`; ``units`` to choose them
+    (default the ``k`` largest η²)."""
+    plt = _pyplot()
+    units = list(tuning.top(k) if units is None else units)
+    fig, axes = plt.subplots(1, len(units), figsize=(2.2 * len(units), 2.2), squeeze=False)
+    x = tuning.levels
+    for ax, u in zip(axes[0], units):
+        ax.errorbar(x, tuning.curves[:, u], yerr=tuning.sem[:, u], fmt="o-", color="#7b3294", ms=3)
+        ax.set_title(f"unit {u}: η² = {tuning.selectivity[u]:.2f}", fontsize=8)
+        ax.set_xlabel(xlabel or tuning.name, fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0][0].set_ylabel("mean rate", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+_MODEL_COLOURS = {"CordsNet": "#7b3294", "CNN": "#1b7837", "discrete-time RCNN": "#d6604d"}
+
+
+def plot_sequence_response(response: Any) -> Figure:
+    """Fig. 3B: last-area activity (top) and softmax output (bottom; the probability of each
+    shown image's class) of every model over the sequence, image epochs shaded."""
+    import numpy as np
+
+    plt = _pyplot()
+    fig, (ax_a, ax_p) = plt.subplots(2, 1, figsize=(6, 4.5), sharex=True)
+    classes = response.labels or [int(np.argmax(response.probabilities["CordsNet"].mean(0)))]
+    styles = ["-", "--"]
+    for model, t in response.times.items():
+        c = _MODEL_COLOURS.get(model, None)
+        a = response.activity[model]
+        span = a.max() - a.min()
+        ax_a.plot(t, (a - a.min()) / span if span > 0 else np.zeros_like(a), color=c, label=model)
+        for j, cls in enumerate(classes):
+            ax_p.plot(t, response.probabilities[model][:, cls], styles[j % 2], color=c)
+    for name, s, e in response.windows:
+        if name.startswith("image"):
+            for ax in (ax_a, ax_p):
+                ax.axvspan(s, e, color="0.92", zorder=0)
+            ax_a.text(s + 5, 1.02, name, fontsize=7, va="bottom")
+    ax_a.set_ylabel("last-area activity\n(min–max scaled)", fontsize=8)
+    ax_a.legend(fontsize=7, loc="upper right")
+    labels = ", ".join(
+        f"{'solid' if j == 0 else 'dashed'}: class {c}" for j, c in enumerate(classes)
+    )
+    ax_p.set_ylabel(f"softmax ({labels})", fontsize=7)
+    ax_p.set_xlabel("time (ms)")
+    ax_p.set_ylim(-0.05, 1.05)
+    fig.tight_layout()
+    return fig
+
+
+def plot_noise_accuracy(result: Any) -> Figure:
+    """Fig. 3C–D: output-layer mean-squared deviation (log scale, left) and accuracy (right)
+    against the input noise level, CordsNet against its CNN."""
+    plt = _pyplot()
+    fig, (ax_d, ax_a) = plt.subplots(1, 2, figsize=(8, 3.3))
+    levels = list(result.levels)
+    keep = [i for i, v in enumerate(levels) if v > 0]
+    plot_noise_robustness(
+        [levels[i] for i in keep],
+        {k: [v[i] for i in keep] for k, v in result.deviation.items()},
+        ax=ax_d,
+    )
+    ax_d.set_ylabel("mean-squared deviation\n(output layer)")
+    for model, acc in result.accuracy.items():
+        ax_a.plot(levels, acc, "o-", color=_MODEL_COLOURS.get(model), label=model)
+    ax_a.set_xlabel("input noise std")
+    ax_a.set_ylabel("accuracy")
+    ax_a.set_ylim(0, 1.02)
+    ax_a.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

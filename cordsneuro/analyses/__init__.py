@@ -18,6 +18,9 @@ Names are imported lazily (``import cordsneuro.analyses`` does not import torch 
   :func:`save_assembly`, :func:`bin_model_activity`, :func:`search_lag`
 - similarity (Table S2, Fig. 1C, S2): :class:`LinearMetric`, :func:`pairwise_distances`,
   :func:`cca_align`, :func:`mds_embedding`, :func:`normalised_singular_values`
+- unit tuning (Fig. 5): :func:`unit_tuning`, :func:`trial_responses`, :func:`category_index`
+- vision behaviour (Fig. 3B–D): :func:`sequence_response`, :func:`noise_robustness`,
+  :class:`DiscreteRecurrentCNN`
 - complexity (Fig. 2C): the submodule :mod:`cordsneuro.analyses.complexity` (MACs and
   parameters of any module, torchvision models and CordsNet)
 """
@@ -71,6 +74,19 @@ _LAZY = {
     "save_assembly": "neural",
     "bin_model_activity": "neural",
     "search_lag": "neural",
+    # unit tuning
+    "Tuning": "tuning",
+    "unit_tuning": "tuning",
+    "trial_responses": "tuning",
+    "category_index": "tuning",
+    # vision behaviour
+    "DiscreteRecurrentCNN": "robustness",
+    "SequenceResponse": "robustness",
+    "sequence_response": "robustness",
+    "NoiseRobustness": "robustness",
+    "noise_robustness": "robustness",
+    "save_comparison_model": "robustness",
+    "load_comparison_model": "robustness",
 }
 
 _SUBMODULES = (
@@ -81,6 +97,8 @@ _SUBMODULES = (
     "similarity",
     "complexity",
     "neural",
+    "tuning",
+    "robustness",
 )
 
 __all__ = sorted([*_LAZY, *_SUBMODULES])

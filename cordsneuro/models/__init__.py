@@ -15,6 +15,7 @@ from cordsneuro.models.cordsnet import (
     preprocess,
 )
 from cordsneuro.models.feedforward import CordsNetCNN, fold_batchnorm
+from cordsneuro.models.multiarea import MultiAreaModel
 from cordsneuro.models.protocols import Epoch, Protocol, VisionTrajectory
 from cordsneuro.models.recurrent import (
     ConvRNN,
@@ -38,6 +39,7 @@ __all__ = [
     "Epoch",
     "FullRNN",
     "LowRankRNN",
+    "MultiAreaModel",
     "Protocol",
     "SparseRNN",
     "Trajectory",

@@ -44,8 +44,18 @@ from cordsneuro.tasks.task import (
     resolve,
     trial_task,
 )
+from cordsneuro.tasks.visual import (
+    VISUAL_TASKS,
+    Category,
+    DelayedResponse,
+    Motion,
+    Numerosity,
+    VisualTask,
+    register_visual_environments,
+)
 
 register_environments()
+register_visual_environments()
 
 __all__ = [
     "CognitiveTask",
@@ -75,4 +85,10 @@ __all__ = [
     "make_batch",
     "evaluate",
     "Evaluation",
+    "VisualTask",
+    "Numerosity",
+    "Category",
+    "DelayedResponse",
+    "Motion",
+    "VISUAL_TASKS",
 ]

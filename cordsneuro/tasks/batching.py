@@ -85,7 +85,11 @@ def vectorised(task: CognitiveTask, n: int, fixed: dict) -> tuple:
     def within(p: str) -> np.ndarray:
         return (t >= info[f"{p}_start"][:, None]) & (t < info[f"{p}_end"][:, None])
 
-    inputs = np.zeros((n, n_time, task.n_inputs), dtype=np.float32)
+    render = getattr(task, "render_inputs", None)  # image tasks (tasks.visual): (n, time, C, H, W)
+    if render is not None:
+        inputs = render(conditions, info, n_time)
+    else:
+        inputs = np.zeros((n, n_time, task.n_inputs), dtype=np.float32)
     channel = {name: i for i, name in enumerate(task.input_names)}
     stimuli, answer = task.declare(conditions)
     for stim in stimuli:

@@ -19,11 +19,13 @@ sign tasks' answer            2 classes, cross-entropy      1 output, MSE to ±1
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium
 import numpy as np
 
+from cordsneuro._util import task_key
 from cordsneuro.tasks.base import (
     Answer,
     CognitiveTask,
@@ -510,16 +512,7 @@ class MemoryProRing(MemoryPro):
         return self._declare(c, value, value)
 
     def score(self, response, info):
-        estimate = np.mod(np.arctan2(response[:, 1], response[:, 0]), 2 * np.pi)
-        error = np.degrees(np.abs(np.angle(np.exp(1j * (estimate - np.asarray(info["theta"]))))))
-        correct = error < self.tolerance_deg
-        return {
-            "correct": correct,
-            "estimate": estimate,
-            "error_deg": error,
-            "mae_deg": float(error.mean()),
-            "accuracy": float(correct.mean()),
-        }
+        return angular_score(response, info["theta"], self.tolerance_deg)
 
 
 class MemoryProLine(MemoryPro):
@@ -599,13 +592,47 @@ TASKS: dict[str, type[CognitiveTask]] = {
 }
 
 
-def register_environments() -> None:
-    """Register every task with gymnasium as ``cordsneuro/<name>-v0`` (idempotent)."""
-    for name, cls in TASKS.items():
+def angular_score(response: np.ndarray, theta: np.ndarray, tolerance_deg: float) -> dict:
+    """Scores of answers ``(cos, sin)`` ``(n, 2)`` against true angles ``theta (n,)`` (rad):
+    the angle read out, its absolute error in degrees, ``correct`` below ``tolerance_deg``."""
+    estimate = np.mod(np.arctan2(response[:, 1], response[:, 0]), 2 * np.pi)
+    error = np.degrees(np.abs(np.angle(np.exp(1j * (estimate - np.asarray(theta))))))
+    correct = error < tolerance_deg
+    return {
+        "correct": correct,
+        "estimate": estimate,
+        "error_deg": error,
+        "mae_deg": float(error.mean()),
+        "accuracy": float(correct.mean()),
+    }
+
+
+def _entry(value: Any) -> tuple[type, dict[str, Any]]:
+    """A task table's entry: a class, or ``(class, keyword arguments)``."""
+    return value if isinstance(value, tuple) else (value, {})
+
+
+def build_from(table: Mapping[str, Any], name: str, what: str, **kwargs: Any):
+    """Build the task ``name`` (case-insensitive, with or without ``cordsneuro/`` and ``-v0``)
+    of a name → class (or ``(class, keyword arguments)``) table."""
+    lookup = {k.lower(): k for k in table}
+    key = task_key(name) if isinstance(name, str) else None
+    if key not in lookup:
+        raise ValueError(f"unknown task {name!r}; {what} are {sorted(table)}")
+    cls, defaults = _entry(table[lookup[key]])
+    return cls(**{**defaults, **kwargs})
+
+
+def register_environments(table: Mapping[str, Any] | None = None) -> None:
+    """Register every task of ``table`` (default: the paper's, :data:`TASKS`) with gymnasium as
+    ``cordsneuro/<name>-v0`` (idempotent)."""
+    for name, value in (TASKS if table is None else table).items():
+        cls, defaults = _entry(value)
         env_id = f"cordsneuro/{name}-v0"
         if env_id not in gymnasium.registry:
             gymnasium.register(
                 id=env_id,
                 entry_point=f"{cls.__module__}:{cls.__name__}",
+                kwargs=dict(defaults),
                 disable_env_checker=True,
             )

@@ -550,6 +550,10 @@ def make(name: str, **kwargs: Any) -> Any:
         raise ValueError(
             "MemoryPro is three tasks: 'MemoryProRing', 'MemoryProLine' or 'MemoryProPoints'"
         )
+    from cordsneuro.tasks.visual import VISUAL_TASKS, make_visual
+
+    if key in {k.lower() for k in VISUAL_TASKS}:
+        return make_visual(name, **kwargs)
     from neurogym.envs.registration import ALL_EXTENDED_ENVS
 
     if name in gymnasium.registry or name in ALL_EXTENDED_ENVS:
