@@ -664,6 +664,7 @@ def plot_trial(
         # alternate heights so that the names of short neighbouring epochs do not overlap
         axes[0].text(start, 0.98 - 0.09 * (i % 2), epoch, transform=labels, va="top", fontsize=7)
     fig.tight_layout()
+    return fig
 
 
 # ----------------------------------------------------------------------------- comparisons

@@ -76,8 +76,8 @@ def score(name: str, ev) -> tuple[float, dict]:
 
 
 def run_task(name: str, front_end, args, out: Path) -> dict:
-    train_task = tasks.get_task(name, timing=TIMING[name], pool=args.pool, stimulus_seed=0)
-    test_task = tasks.get_task(name, timing=TIMING[name], stimulus_seed=1)
+    train_task = tasks.make(name, timing=TIMING[name], pool=args.pool, stimulus_seed=0)
+    test_task = tasks.make(name, timing=TIMING[name], stimulus_seed=1)
     model = MultiAreaModel(
         front_end,
         output_size=train_task.n_outputs,

@@ -27,7 +27,7 @@ def count(image):
 
 @pytest.mark.parametrize("name", list(SHORT))
 def test_batch_shapes_masks_and_reproducibility(name):
-    task = tasks.get_task(name, timing=SHORT[name])
+    task = tasks.make(name, timing=SHORT[name])
     b = tasks.make_batch(task, 6, seed=1)
     n_steps = sum(SHORT[name].values()) // 20
     assert tuple(b.inputs.shape) == (6, n_steps, 1, 32, 32)
@@ -35,7 +35,7 @@ def test_batch_shapes_masks_and_reproducibility(name):
     scored = task.scored_periods[0]
     steps = (b.trial_info[f"{scored}_end"] - b.trial_info[f"{scored}_start"])[0]
     assert (b.mask.sum(1) == steps).all()
-    again = tasks.make_batch(tasks.get_task(name, timing=SHORT[name]), 6, seed=1)
+    again = tasks.make_batch(tasks.make(name, timing=SHORT[name]), 6, seed=1)
     assert (again.inputs == b.inputs).all() and (again.targets == b.targets).all()
 
 
@@ -83,7 +83,7 @@ def test_delayed_response_cue_positions():
 
 
 def test_delayed_response_position_answer():
-    task = tasks.get_task("DelayedResponsePosition", timing=SHORT["DelayedResponse"])
+    task = tasks.make("DelayedResponsePosition", timing=SHORT["DelayedResponse"])
     b = tasks.make_batch(task, 4, seed=0)
     theta = 2 * np.pi * b.trial_info["position"] / 8
     np.testing.assert_allclose(
@@ -109,7 +109,7 @@ def test_neurogym_trial_matches_batch():
     base = env.unwrapped
     base.seed(3)
     trial = base.new_trial()
-    b = tasks.make_batch(tasks.get_task("Numerosity", timing=SHORT["Numerosity"]), 1, seed=3)
+    b = tasks.make_batch(tasks.make("Numerosity", timing=SHORT["Numerosity"]), 1, seed=3)
     assert base.ob.shape == tuple(b.inputs.shape[1:])
     np.testing.assert_array_equal(base.ob, b.inputs[0].numpy())
     assert trial["sample"] == b.trial_info["sample"][0] and base.gt[-1] == b.targets[0, -1]
@@ -125,7 +125,7 @@ def test_pool_repeats_trials():
 
 def test_fixed_conditions_and_bad_input():
     b = tasks.make_batch(
-        tasks.get_task("Motion", timing=SHORT["Motion"]), 4, coherence=0.256, direction=-1
+        tasks.make("Motion", timing=SHORT["Motion"]), 4, coherence=0.256, direction=-1
     )
     assert (b.trial_info["coherence"] == 0.256).all() and (b.trial_info["target"] == 0).all()
     with pytest.raises(ValueError, match="at least one item"):
