@@ -142,14 +142,14 @@ def _measure(kind: str, args, queue) -> None:
             full.backward()
             return full.detach()
 
-    elif kind == "train_ours":
+    elif kind.startswith("train_ours"):
         from cordsneuro.training.vision import cordsnet_training_loss
 
         def run():
             model.zero_grad()
             model._spontaneous_cache.clear()  # weights change at every training step
             loss = cordsnet_training_loss(
-                model, images, labels, checkpoint_segment=args.checkpoint_segment or None, **opts
+                model, images, labels, checkpoint_segment=args.segment or None, **opts
             )
             loss.backward()
             return loss.detach()
@@ -202,6 +202,11 @@ _LABELS = {
 }
 
 
+def _segment(kind: str) -> int | None:
+    """The checkpoint segment of a ``train_ours_<k>`` measurement (None for other kinds)."""
+    return int(kind.rsplit("_", 1)[1]) if kind.startswith("train_ours_") else None
+
+
 def _record(path: str | None, row: dict) -> None:
     """Append one measurement as a JSON line (written whole, then flushed)."""
     if path is None:
@@ -225,11 +230,9 @@ def _markdown(paths: list[str]) -> str:
         runs.setdefault(key, []).append(r)
     for (part, run, depth, size, batch, precision), group in runs.items():
         first = group[0]
-        load = ", ".join(f"{r['loadavg_1m']:.0f}" for r in group)
         out.append(
             f"**{part}**, CordsNet-R{depth}, {size} × {size}, batch {batch}, {precision}, "
-            f"{first['device']}, {first['threads']} thread(s), run {run} "
-            f"(1-minute load average at each measurement: {load})\n"
+            f"{first['device']}, {first['threads']} thread(s), run {run}\n"
         )
         if part == "inference":
             out.append(
@@ -252,8 +255,8 @@ def _markdown(paths: list[str]) -> str:
                 speed = f"{r['speedup']:.2f} ×" if r.get("speedup") else "–"
                 mem = f"1/{1 / r['memory_ratio']:.0f}" if r.get("memory_ratio") else "–"
                 label = r["label"]
-                if r.get("checkpoint_segment") and r["code"] == "ours":
-                    label += f" (`checkpoint_segment={r['checkpoint_segment']}`)"
+                if r["code"] == "ours":
+                    label += f" (`checkpoint_segment={r.get('checkpoint_segment') or None}`)"
                 out.append(
                     f"| {label} | {r['seconds']:.3g} | {r['peak_bytes'] / gib:.2f} GiB | "
                     f"{speed} | {mem} | {r['loss']:.6f} |"
@@ -300,8 +303,10 @@ def main(argv=None) -> None:
     p.add_argument(
         "--checkpoint-segment",
         type=int,
-        default=10,
-        help="ours: gradient checkpointing over time in segments of this many steps (0: none)",
+        nargs="+",
+        default=[10],
+        help="ours: gradient checkpointing over time in segments of this many steps (0: none); "
+        "several values give one row each",
     )
     p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     p.add_argument(
@@ -384,14 +389,18 @@ def main(argv=None) -> None:
     if "training" not in args.skip:
         targs = argparse.Namespace(**vars(args))
         targs.depth = args.train_depth or args.depth
-        kinds = ["train_ours"] + (["train_theirs"] if args.reference else [])
+        # ours and theirs interleaved: ours (first segment size), theirs, ours (the others)
+        segments = args.checkpoint_segment
+        kinds = [f"train_ours_{segments[0]}"] + (["train_theirs"] if args.reference else [])
+        kinds += [f"train_ours_{c}" for c in segments[1:]]
         res = {}
         for k in kinds:
+            targs.segment = _segment(k)
             res[k] = _child(k, targs)
             res[k]["loadavg_1m"] = os.getloadavg()[0]
         print(
             f"\ntraining step (eq. 4, 300 steps, forward + backward), CordsNet-R{targs.depth}, "
-            f"batch {args.train_batch}, ours with checkpoint_segment={args.checkpoint_segment}"
+            f"batch {args.train_batch}"
         )
         print(f"{'':38s}{'s/step':>10s}{'peak GiB':>10s}{'speed-up':>10s}{'memory':>10s}")
         base = res.get("train_theirs")
@@ -403,15 +412,18 @@ def main(argv=None) -> None:
                 speed = base["seconds"] / r["seconds"]
                 mem = r["peak_bytes"] / max(base["peak_bytes"], 1)
                 extra = f"{speed:9.2f}x{mem:9.3f}x"
-            print(f"{_LABELS[k]:38s}{r['seconds']:10.2f}{r['peak_bytes'] / gib:10.2f}{extra}")
+            label = _LABELS["train_ours" if _segment(k) is not None else k]
+            if _segment(k) is not None:
+                label += f", checkpoint_segment={_segment(k) or None}"
+            print(f"{label:38s}{r['seconds']:10.2f}{r['peak_bytes'] / gib:10.2f}{extra}")
             _record(
                 args.json,
                 _config(targs, "training", args.train_batch, targs.depth)
                 | {
                     "code": "published" if k == "train_theirs" else "ours",
                     "kind": k,
-                    "label": _LABELS[k],
-                    "checkpoint_segment": args.checkpoint_segment,
+                    "label": _LABELS["train_ours" if _segment(k) is not None else k],
+                    "checkpoint_segment": _segment(k),
                     "seconds": r["seconds"],
                     "peak_bytes": r["peak_bytes"],
                     "speedup": speed,
@@ -421,7 +433,7 @@ def main(argv=None) -> None:
                 },
             )
         if base:
-            a, b = float(res["train_ours"]["result"]), float(base["result"])
+            a, b = float(res[kinds[0]]["result"]), float(base["result"])
             print(
                 f"eq. 4 loss: ours {a:.6f}, published {b:.6f} (relative difference {abs(a - b) / abs(b):.1e})"
             )
