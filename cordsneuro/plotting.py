@@ -590,3 +590,64 @@ def plot_attractor(
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_trial(
+    batch: Any,
+    dt: float,
+    trial: int = 0,
+    input_names: Sequence[str] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """The anatomy of one trial: its inputs, its target and the scored steps, with its epochs
+    shaded and named.
+
+    Parameters
+    ----------
+    batch : :class:`cordsneuro.tasks.Batch`
+        From :func:`cordsneuro.tasks.make_batch`: inputs ``(batch, time, n_inputs)``, targets
+        ``(batch, time)`` or ``(batch, time, n_outputs)``, mask ``(batch, time)`` and
+        ``trial_info`` with ``<epoch>_start`` / ``<epoch>_end`` in steps.
+    dt : float
+        The task's time step in ms (``task.dt``).
+    trial : int
+        Which trial of the batch to draw.
+    input_names : sequence of str, optional
+        One label per input channel (e.g. ``task.input_names``).
+    title : str, optional
+        Drawn above the inputs.
+    """
+    import numpy as np
+
+    inputs, targets, mask, info = batch
+    if not 0 <= trial < inputs.shape[0]:
+        raise ValueError(f"trial must lie in [0, {inputs.shape[0]}) (got {trial})")
+    plt = _pyplot()
+    length = int(info["length"][trial]) if "length" in info else inputs.shape[1]
+    t = dt * np.arange(1, length + 1)  # ms at the end of each step
+    fig, axes = plt.subplots(3, 1, figsize=(6.5, 4.5), sharex=True, height_ratios=[2, 1, 1])
+    x = inputs[trial, :length].detach().cpu().numpy()
+    for i in range(x.shape[1]):
+        axes[0].plot(t, x[:, i], lw=1, label=input_names[i] if input_names else f"input {i}")
+    axes[0].legend(fontsize=7, loc="best")
+    axes[0].set_ylabel("inputs")
+    if title:
+        axes[0].set_title(title, fontsize=9)
+    y = targets[trial, :length].detach().cpu().numpy()
+    axes[1].plot(t, y.reshape(length, -1), color="k" if y.ndim == 1 else None)
+    axes[1].set_ylabel("target")
+    m = mask[trial, :length].detach().cpu().numpy().astype(float)
+    axes[2].fill_between(t, m, step="pre", color="tab:green", alpha=0.5)
+    axes[2].set(ylabel="scored", xlabel="time (ms)", yticks=[0, 1])
+    epochs = [k[: -len("_start")] for k in info if k.endswith("_start")]
+    labels = axes[0].get_xaxis_transform()  # x in ms, y in axes fraction
+    for i, epoch in enumerate(epochs):
+        start, end = dt * info[f"{epoch}_start"][trial], dt * info[f"{epoch}_end"][trial]
+        if end <= start:
+            continue
+        for ax in axes:
+            ax.axvspan(start, end, color=f"C{i % 10}", alpha=0.08, lw=0)
+        # alternate heights so that the names of short neighbouring epochs do not overlap
+        axes[0].text(start, 0.98 - 0.09 * (i % 2), epoch, transform=labels, va="top", fontsize=7)
+    fig.tight_layout()
+    return fig
