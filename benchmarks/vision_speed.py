@@ -265,7 +265,8 @@ def _markdown(paths: list[str]) -> str:
     return "\n".join(out)
 
 
-def _config(args, part: str, batch: int, depth: int) -> dict:
+def _config(args, part: str, batch: int, depth: int, kind: str, res: dict) -> dict:
+    """The fields every JSON line shares: configuration, code, label, time, memory, load."""
     return {
         "part": part,
         "run": args.run,
@@ -276,6 +277,12 @@ def _config(args, part: str, batch: int, depth: int) -> dict:
         "compile": args.compile,
         "device": args.device,
         "threads": args.threads,
+        "code": "published" if kind.endswith("theirs") else "ours",
+        "kind": kind,
+        "label": _LABELS["train_ours" if _segment(kind) is not None else kind],
+        "seconds": res["seconds"],
+        "peak_bytes": res["peak_bytes"],
+        "loadavg_1m": res["loadavg_1m"],
     }
 
 
@@ -374,17 +381,8 @@ def main(argv=None) -> None:
                 print(f"{'':46s}max relative logit difference {diff:.2e}")
             _record(
                 args.json,
-                _config(args, "inference", args.batch, args.depth)
-                | {
-                    "code": "published" if k == "infer_theirs" else "ours",
-                    "kind": k,
-                    "label": _LABELS[k],
-                    "seconds": r["seconds"],
-                    "peak_bytes": r["peak_bytes"],
-                    "speedup": base / r["seconds"] if base else None,
-                    "rel_logit_diff": diff,
-                    "loadavg_1m": r["loadavg_1m"],
-                },
+                _config(args, "inference", args.batch, args.depth, k, r)
+                | {"speedup": base / r["seconds"] if base else None, "rel_logit_diff": diff},
             )
     if "training" not in args.skip:
         targs = argparse.Namespace(**vars(args))
@@ -418,18 +416,12 @@ def main(argv=None) -> None:
             print(f"{label:38s}{r['seconds']:10.2f}{r['peak_bytes'] / gib:10.2f}{extra}")
             _record(
                 args.json,
-                _config(targs, "training", args.train_batch, targs.depth)
+                _config(targs, "training", args.train_batch, targs.depth, k, r)
                 | {
-                    "code": "published" if k == "train_theirs" else "ours",
-                    "kind": k,
-                    "label": _LABELS["train_ours" if _segment(k) is not None else k],
                     "checkpoint_segment": _segment(k),
-                    "seconds": r["seconds"],
-                    "peak_bytes": r["peak_bytes"],
                     "speedup": speed,
                     "memory_ratio": mem,
                     "loss": float(r["result"]),
-                    "loadavg_1m": r["loadavg_1m"],
                 },
             )
         if base:
