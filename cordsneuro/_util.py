@@ -1,5 +1,5 @@
 """Small helpers shared across the package (each written once): JSON conversion, the
-convolution output-size formula, seeded generators, ``(height, width)`` pairs.
+convolution output-size formula, seeded generators, ``(height, width)`` pairs, task ids.
 
 Imports nothing from the package; torch only inside the functions that need it."""
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["conv_output_size", "jsonable", "make_generator", "pair"]
+__all__ = ["conv_output_size", "jsonable", "make_generator", "pair", "task_key"]
 
 
 def conv_output_size(
@@ -56,13 +56,18 @@ def pair(
     return out
 
 
-def make_generator(seed: int | None) -> torch.Generator:
-    """A CPU ``torch.Generator`` seeded with ``seed``, or from fresh entropy when ``None``."""
+def make_generator(seed: int | None, device: Any = None) -> torch.Generator:
+    """A ``torch.Generator`` (on ``device``, default CPU) seeded with ``seed``, or from fresh
+    entropy when ``None``."""
     import torch
 
-    return torch.Generator().manual_seed(
-        int(seed) if seed is not None else int(torch.seed() % 2**63)
-    )
+    generator = torch.Generator() if device is None else torch.Generator(device=device)
+    return generator.manual_seed(int(seed) if seed is not None else int(torch.seed() % 2**63))
+
+
+def task_key(name: str) -> str:
+    """The short, lower-case key of a task id: ``"cordsneuro/PDM-v0"`` → ``"pdm"``."""
+    return name.removeprefix("cordsneuro/").removesuffix("-v0").lower()
 
 
 def jsonable(value: Any, *, strict: bool = True) -> Any:

@@ -25,6 +25,14 @@ def _pyplot() -> Any:
     return plt
 
 
+def _figure_axes(ax: Any, figsize: tuple[float, float]) -> tuple[Any, Any]:
+    """``(figure, axes)``: a new figure of ``figsize`` (inches) when ``ax`` is None, else
+    ``ax`` and its figure."""
+    if ax is None:
+        return _pyplot().subplots(figsize=figsize)
+    return ax.figure, ax
+
+
 def plot_complexity(
     rows: Sequence[Any],
     annotate: Sequence[str] = ("resnet18", "vit_h_14"),
@@ -154,7 +162,8 @@ def plot_psychometric(evaluation: Any, ax: Any = None) -> Figure:
     ----------
     evaluation : :class:`cordsneuro.tasks.Evaluation`
         From :func:`cordsneuro.tasks.evaluate`. Two-choice tasks (PDM, CDM, MDM): P(positive
-        choice) against signed coherence with a fitted logistic; PWM: the output against
+        choice) against signed coherence with a fitted logistic (CDM, MDM: one curve per
+        context, points and fit in the same colour); PWM: the output against
         f1 − f2 with the target line; DMS: accuracy against delay; MemoryPro: reported against
         true stimulus (ring: angles in degrees, line: values, points: accuracy per state).
     ax : matplotlib Axes, optional
@@ -173,11 +182,20 @@ def plot_psychometric(evaluation: Any, ax: Any = None) -> Figure:
         f"{k} {v:.3g}" for k, v in ev.metrics.items() if k in ev.criterion or k == "accuracy"
     )
     if table and "p_positive" in table and ev.task in ("PDM", "CDM", "MDM"):
-        x, p, n = np.array(table["value"]), np.array(table["p_positive"]), np.array(table["n"])
-        ax.plot(x, p, "o", color="k", ms=5, label="network")
-        bias, scale = fit_psychometric(x, p, n)
-        grid = np.linspace(x.min(), x.max(), 300)
-        ax.plot(grid, _logistic(grid, bias, scale), "-", color="#7b3294", label="logistic fit")
+        if "by_context" in table:  # one curve per context (Mante et al. 2013)
+            curves = [
+                (f"context {c + 1}", sub, colour)
+                for (c, sub), colour in zip(table["by_context"].items(), ("#7b3294", "#008837"))
+            ]
+        else:
+            curves = [("network", table, "#7b3294")]
+        for label, sub, colour in curves:
+            x, p, n = np.array(sub["value"]), np.array(sub["p_positive"]), np.array(sub["n"])
+            ax.plot(x, p, "o", color=colour if len(curves) > 1 else "k", ms=5, label=label)
+            bias, scale = fit_psychometric(x, p, n)
+            grid = np.linspace(x.min(), x.max(), 300)
+            fit = "logistic fit" if len(curves) == 1 else None
+            ax.plot(grid, _logistic(grid, bias, scale), "-", color=colour, label=fit)
         ax.set_xlabel("signed coherence" + (" (cued signal)" if ev.task == "CDM" else ""))
         ax.set_ylabel("P(positive choice)")
         ax.set_ylim(-0.05, 1.05)
@@ -357,11 +375,7 @@ def plot_noise_robustness(
 ) -> Figure:
     """Fig. 3C: mean-squared deviation of the output layer from its noiseless activity
     against the input noise level, one line per model (``{label: values}``)."""
-    plt = _pyplot()
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(4.5, 3.5))
-    else:
-        fig = ax.figure
+    fig, ax = _figure_axes(ax, (4.5, 3.5))
     for label, values in deviations.items():
         ax.plot(list(noise_levels), list(values), "o-", label=label)
     ax.set_yscale("log")
@@ -649,5 +663,214 @@ def plot_trial(
             ax.axvspan(start, end, color=f"C{i % 10}", alpha=0.08, lw=0)
         # alternate heights so that the names of short neighbouring epochs do not overlap
         axes[0].text(start, 0.98 - 0.09 * (i % 2), epoch, transform=labels, va="top", fontsize=7)
+    fig.tight_layout()
+
+
+# ----------------------------------------------------------------------------- comparisons
+
+#: Colours of the four architectures in the comparison figures (Fig. 1C, S2).
+ARCHITECTURE_COLOURS = {
+    "full": "#444444",
+    "lowrank": "#1b9e77",
+    "sparse": "#d95f02",
+    "conv": "#7570b3",
+}
+ARCHITECTURE_NAMES = {
+    "full": "fully connected",
+    "lowrank": "low-rank",
+    "sparse": "sparse",
+    "conv": "ConvRNN",
+}
+
+
+def plot_mds(
+    coordinates: Any,
+    architectures: Sequence[str],
+    trained: Sequence[bool],
+    title: str = "",
+    ax: Any = None,
+) -> Figure:
+    """Fig. S2C: networks placed by multidimensional scaling of their shape distances
+    (:func:`cordsneuro.analyses.similarity.mds_embedding`), coloured by architecture; trained
+    networks filled, untrained hollow.
+
+    Parameters
+    ----------
+    coordinates : array ``(K, 2)``
+    architectures : sequence of K names (``"full"``, ``"lowrank"``, ``"sparse"``, ``"conv"``)
+    trained : sequence of K bools
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    xy = np.asarray(coordinates, dtype=float)
+    if xy.ndim != 2 or xy.shape[1] != 2 or len(architectures) != len(xy) != len(trained):
+        raise ValueError(
+            f"coordinates must be (K, 2) with K architectures and K trained flags; got "
+            f"{xy.shape}, {len(architectures)}, {len(trained)}"
+        )
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.2, 4.0), constrained_layout=True)
+    else:
+        fig = ax.figure
+    for arch in dict.fromkeys(architectures):
+        colour = ARCHITECTURE_COLOURS.get(arch, "k")
+        for state in (True, False):
+            sel = np.array([a == arch and t == state for a, t in zip(architectures, trained)])
+            if not sel.any():
+                continue
+            ax.scatter(
+                xy[sel, 0], xy[sel, 1], s=28, edgecolors=colour, linewidths=1.2,
+                facecolors=colour if state else "none",
+                label=f"{ARCHITECTURE_NAMES.get(arch, arch)} ({'trained' if state else 'untrained'})",
+            )  # fmt: skip
+    ax.set(xlabel="MDS 1", ylabel="MDS 2")
+    ax.set_title(title, fontsize=9)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    return fig
+
+
+def plot_normalised_singular_values(
+    values: dict[str, Sequence[Any]], title: str = "", ax: Any = None
+) -> Figure:
+    """Fig. S2B: normalised singular values (σ_i / σ_1) of recurrent weights against the
+    normalised index i / N, one curve per network, coloured by architecture.
+
+    Parameters
+    ----------
+    values : dict
+        Architecture name → list of 1-D arrays (one per network, decreasing, from
+        :func:`cordsneuro.analyses.similarity.normalised_singular_values`).
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.2, 3.4), constrained_layout=True)
+    else:
+        fig = ax.figure
+    for arch, curves in values.items():
+        colour = ARCHITECTURE_COLOURS.get(arch, "k")
+        for k, sv in enumerate(curves):
+            sv = np.asarray(sv, dtype=float)
+            ax.plot(
+                np.arange(1, len(sv) + 1) / len(sv), sv, color=colour, lw=1, alpha=0.7,
+                label=ARCHITECTURE_NAMES.get(arch, arch) if k == 0 else None,
+            )  # fmt: skip
+    ax.set(xlabel="normalised index i / N", ylabel="σ_i / σ_1", title=title)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_aligned_trajectories(
+    alignment: Any,
+    labels: tuple[str, str],
+    lengths: Sequence[int] | None = None,
+    conditions: Sequence[float] | None = None,
+    ax: Any = None,
+) -> Figure:
+    """Fig. 1C: two networks' trajectories in their shared CCA space
+    (:func:`cordsneuro.analyses.similarity.cca_align`): the first network solid, the second
+    dashed, each trial coloured by its condition.
+
+    Parameters
+    ----------
+    alignment : Alignment
+        ``x`` and ``y`` of shape ``(trials, time, ≥ 2)``, ``correlations``.
+    labels : (str, str)
+        Names of the two networks.
+    lengths : sequence of int, optional
+        Steps of each trial (padding after it is not drawn).
+    conditions : sequence of float, optional
+        One value per trial for the colour.
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    x, y = np.asarray(alignment.x), np.asarray(alignment.y)
+    trials, steps = x.shape[:2]
+    lengths = np.full(trials, steps) if lengths is None else np.asarray(lengths)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.4, 4.0), constrained_layout=True)
+    else:
+        fig = ax.figure
+    cmap = plt.get_cmap("coolwarm")
+    c = np.zeros(trials) if conditions is None else np.asarray(conditions, dtype=float)
+    span = float(np.ptp(c)) or 1.0
+    for i in range(trials):
+        colour = cmap((c[i] - c.min()) / span) if conditions is not None else "k"
+        n = int(lengths[i])
+        ax.plot(x[i, :n, 0], x[i, :n, 1], "-", color=colour, lw=1, alpha=0.8)
+        ax.plot(y[i, :n, 0], y[i, :n, 1], "--", color=colour, lw=1, alpha=0.8)
+    ax.plot([], [], "-", color="k", label=labels[0])
+    ax.plot([], [], "--", color="k", label=labels[1])
+    r = alignment.correlations
+    ax.set(xlabel=f"CC 1 (r = {r[0]:.2f})", ylabel=f"CC 2 (r = {r[1]:.2f})")
+    ax.legend(fontsize=7)
+    return fig
+
+
+# ----------------------------------------------------------------------------- neural data (Fig. 6)
+
+
+def plot_neural_timecourses(
+    timecourses: dict, bin_centres_ms: Sequence[float], ax: Any = None
+) -> Figure:
+    """Fig. 6B: normalised model and neural activity over time.
+
+    Parameters
+    ----------
+    timecourses : dict
+        ``{label: (bins,) values in [0, 1]}``; labels starting with ``"model"`` are drawn
+        dashed, the others (neural) solid.
+    bin_centres_ms : sequence of float
+        Centre of each time bin (ms from stimulus onset).
+    """
+    fig, ax = _figure_axes(ax, (4.5, 3.5))
+    for label, values in timecourses.items():
+        style = "--" if str(label).startswith("model") else "-"
+        ax.plot(list(bin_centres_ms), list(values), style, marker="o", ms=3, label=label)
+    ax.set_xlabel("time from stimulus onset (ms)")
+    ax.set_ylabel("normalised activity")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_neural_predictivity(result: Any, test: str = "exchangeable", ax: Any = None) -> Figure:
+    """Fig. 6C: unshuffled (dark) and temporally shuffled (light) scores of each model area ×
+    brain region, mean ± s.d. over trials; ``**`` p < 1e-4, ``***`` p < 1e-7 (the paper's
+    thresholds) by the chosen test (``"exchangeable"`` or ``"paired"``; see
+    :func:`cordsneuro.analyses.neural.temporal_predictivity`).
+
+    Parameters
+    ----------
+    result : NeuralPredictivity
+    """
+    import numpy as np
+
+    if test not in ("exchangeable", "paired"):
+        raise ValueError(f"test must be 'exchangeable' or 'paired' (got {test!r})")
+    rows = result.table()
+    fig, ax = _figure_axes(ax, (1.2 + 1.1 * len(rows), 3.5))
+    x = np.arange(len(rows))
+    width = 0.38
+    for offset, key, color, label in (
+        (-width / 2, "unshuffled", "#4b2a7b", "neural data"),
+        (width / 2, "shuffled", "#b9a3dc", "temporally shuffled"),
+    ):
+        means = [r[f"{key}_mean"] for r in rows]
+        sds = [r[f"{key}_sd"] for r in rows]
+        ax.bar(x + offset, means, width, yerr=sds, color=color, label=label, capsize=2)
+    for k, r in enumerate(rows):
+        p = r[f"p_{test}"]
+        stars = "***" if p < 1e-7 else "**" if p < 1e-4 else "n.s."
+        top = max(r["unshuffled_mean"] + r["unshuffled_sd"], r["shuffled_mean"] + r["shuffled_sd"])
+        ax.text(k, top, stars, ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(x)
+    ax.set_xticklabels([f"{r['area']}\n{r['region']}" for r in rows], fontsize=7)
+    ax.set_ylabel("neural predictivity\n(median Pearson r)")
+    ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return fig

@@ -28,8 +28,8 @@ from cordsneuro.analyses.dimensionality import PCA
 from cordsneuro.analyses.fixed_points import describe_attractor, find_fixed_points
 from cordsneuro.models.recurrent import ConvRNN
 from cordsneuro.plotting import plot_attractor
-from cordsneuro.tasks.batching import describe, get_task, make_batch
-from cordsneuro.training.trainer import train
+from cordsneuro.tasks import make_batch, resolve
+from cordsneuro.training import train
 
 SHORT_TIMING = {
     "fixation": ("uniform", (100, 200)),
@@ -43,8 +43,7 @@ def run_variant(variant: str, args: argparse.Namespace) -> None:
     name = f"MemoryPro{variant.capitalize()}"
     timing = None if args.paper_timing else SHORT_TIMING
     kwargs = {} if timing is None else {"timing": timing}
-    task = get_task(name, **kwargs)
-    info = describe(task)
+    task = info = resolve(name, kwargs)
     model = ConvRNN(args.channels, args.side, args.side, info.n_inputs, info.n_outputs,
                     gain=0.9, seed=args.seed)  # fmt: skip
     result = train(model, task, steps=args.steps, lr=3e-3, batch_size=32, seed=args.seed,

@@ -59,8 +59,15 @@ def main() -> None:
             fixed = {key: grid}
             if name == "MDM":  # both signals at the same signed coherence
                 fixed["coherence_2"] = grid
-            if name == "CDM":  # the cued signal on the grid, the other one random
-                fixed["context"] = 0
+            if name == "CDM":  # both contexts; the cued signal on the grid, the other shuffled
+                rng = np.random.default_rng(args.seed)
+                context = np.arange(len(grid)) % 2
+                other = rng.permutation(grid)
+                fixed = {
+                    "context": context,
+                    "coherence_1": np.where(context == 0, grid, other),
+                    "coherence_2": np.where(context == 1, grid, other),
+                }
             ev = tasks.evaluate(result.model, name, n_trials=len(grid), **fixed)
         else:
             ev = tasks.evaluate(result.model, name, n_trials=25 * args.trials)

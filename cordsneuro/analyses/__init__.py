@@ -13,6 +13,11 @@ Names are imported lazily (``import cordsneuro.analyses`` does not import torch 
   :func:`describe_attractor`
 - dimensionality (eq. 3, Fig. 4C): :class:`PCA`, :func:`participation_ratio`,
   :func:`cumulative_variance_explained`
+- neural predictivity over time (Fig. 6, Appendix E): :func:`temporal_predictivity`,
+  :class:`NeuralPredictivity`, :func:`neural_assembly`, :func:`load_assembly`,
+  :func:`save_assembly`, :func:`bin_model_activity`, :func:`search_lag`
+- similarity (Table S2, Fig. 1C, S2): :class:`LinearMetric`, :func:`pairwise_distances`,
+  :func:`cca_align`, :func:`mds_embedding`, :func:`normalised_singular_values`
 - complexity (Fig. 2C): the submodule :mod:`cordsneuro.analyses.complexity` (MACs and
   parameters of any module, torchvision models and CordsNet)
 """
@@ -52,9 +57,31 @@ _LAZY = {
     "PCA": "dimensionality",
     "participation_ratio": "dimensionality",
     "cumulative_variance_explained": "dimensionality",
+    # similarity
+    "LinearMetric": "similarity",
+    "pairwise_distances": "similarity",
+    "cca_align": "similarity",
+    "mds_embedding": "similarity",
+    "normalised_singular_values": "similarity",
+    # neural predictivity
+    "temporal_predictivity": "neural",
+    "NeuralPredictivity": "neural",
+    "neural_assembly": "neural",
+    "load_assembly": "neural",
+    "save_assembly": "neural",
+    "bin_model_activity": "neural",
+    "search_lag": "neural",
 }
 
-_SUBMODULES = ("regimes", "spectra", "fixed_points", "dimensionality", "complexity")
+_SUBMODULES = (
+    "regimes",
+    "spectra",
+    "fixed_points",
+    "dimensionality",
+    "similarity",
+    "complexity",
+    "neural",
+)
 
 __all__ = sorted([*_LAZY, *_SUBMODULES])
 

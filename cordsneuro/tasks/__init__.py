@@ -6,11 +6,17 @@ and registers every task with gymnasium as ``cordsneuro/<name>-v0``::
     import gymnasium
     from cordsneuro import tasks
 
+    tasks.list_tasks()                                  # the paper's tasks; "yang19", "neurogym"
     env = gymnasium.make("cordsneuro/PDM-v0")          # or tasks.make("PDM", dt=20)
+    print(tasks.describe("PDM"))                        # epochs, inputs, answer, criterion
     inputs, targets, mask, info = tasks.make_batch("PDM", 64, seed=0)
+
+``train``, ``evaluate`` and ``make_batch`` take a name, an env, a :func:`trial_task` or a
+:class:`Task`, and resolve it once (:func:`resolve`).
 """
 
-from cordsneuro.tasks.batching import Batch, TaskInfo, describe, get_task, make_batch
+from cordsneuro.tasks.base import NOISE_DT, CognitiveTask
+from cordsneuro.tasks.batching import Batch
 from cordsneuro.tasks.cognitive import (
     CDM,
     COHERENCES,
@@ -19,12 +25,25 @@ from cordsneuro.tasks.cognitive import (
     PDM,
     PWM,
     TASKS,
-    CognitiveTask,
+    VARIANTS,
     MemoryPro,
-    make,
+    MemoryProLine,
+    MemoryProPoints,
+    MemoryProRing,
     register_environments,
 )
 from cordsneuro.tasks.evaluation import Evaluation, evaluate
+from cordsneuro.tasks.task import (
+    YANG2019,
+    LossWeights,
+    Task,
+    describe,
+    list_tasks,
+    make,
+    make_batch,
+    resolve,
+    trial_task,
+)
 
 register_environments()
 
@@ -36,15 +55,24 @@ __all__ = [
     "MDM",
     "DMS",
     "MemoryPro",
+    "MemoryProRing",
+    "MemoryProLine",
+    "MemoryProPoints",
     "TASKS",
     "COHERENCES",
+    "VARIANTS",
+    "NOISE_DT",
     "make",
+    "list_tasks",
+    "describe",
+    "resolve",
+    "trial_task",
+    "Task",
+    "LossWeights",
+    "YANG2019",
     "register_environments",
     "Batch",
-    "TaskInfo",
     "make_batch",
-    "get_task",
-    "describe",
     "evaluate",
     "Evaluation",
 ]

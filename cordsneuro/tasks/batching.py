@@ -1,13 +1,16 @@
 """Trial-aligned batches: ``(inputs, targets, mask, trial_info)``, batch-first, padded and masked.
 
-One function, :func:`make_batch`, serves every task:
+:class:`Batch` and the three ways a :class:`~cordsneuro.tasks.task.Task` fills one
+(:meth:`Task.batch <cordsneuro.tasks.task.Task.batch>`, or :func:`cordsneuro.tasks.make_batch`):
 
-* the paper's tasks (:class:`~cordsneuro.tasks.cognitive.CognitiveTask`) are built a whole
-  batch at once (vectorised numpy) from their declaration; the trials are exactly those the
-  environment's own ``new_trial`` gives after the same seed (same conditions, durations, noise,
-  bit for bit);
+* the paper's tasks (:class:`~cordsneuro.tasks.base.CognitiveTask`) are built a whole batch at
+  once (vectorised numpy, :func:`vectorised`) from their declaration; the trials are exactly
+  those the environment's own ``new_trial`` gives after the same seed (same conditions,
+  durations, noise, bit for bit);
 * any other ``neurogym.TrialEnv`` (neurogym's own collection included, bare or wrapped) goes
-  through its ``new_trial`` one trial at a time, padded to the longest trial.
+  through its ``new_trial`` one trial at a time, padded to the longest trial (:func:`one_by_one`);
+* a trial function (:func:`~cordsneuro.tasks.task.trial_task`) is called once per trial
+  (:func:`from_function`).
 
 Unlike ``neurogym.Dataset``, which cuts a continuous stream of trials into fixed-length chunks,
 every row of a batch starts at the start of a trial; steps past a trial's end are padding
@@ -16,22 +19,17 @@ every row of a batch starts at the start of a trial; steps past a trial's end ar
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import gymnasium
-import neurogym as ngym
 import numpy as np
 import torch
-from neurogym.core import TrialEnv, TrialWrapper
-from neurogym.envs.registration import ALL_EXTENDED_ENVS
 from torch import Tensor
 
-from cordsneuro.tasks.cognitive import TASKS, CognitiveTask
-from cordsneuro.tasks.cognitive import make as make_cognitive
+from cordsneuro.tasks.base import CognitiveTask
 
-__all__ = ["Batch", "TaskInfo", "make_batch", "get_task", "describe", "rng_state", "set_rng_state"]
+__all__ = ["Batch", "vectorised", "one_by_one", "from_function"]
 
 
 @dataclass
@@ -70,158 +68,7 @@ class Batch:
         )
 
 
-@dataclass(frozen=True)
-class TaskInfo:
-    """What a model needs to know about a task: widths, kind of answer, name and config."""
-
-    name: str
-    n_inputs: int
-    n_outputs: int
-    answer: str  # "categorical" | "continuous"
-    config: dict
-
-
-# ----------------------------------------------------------------------------- tasks
-
-
-def get_task(task: Any, **kwargs: Any) -> TrialEnv:
-    """Resolve a task: a ``TrialEnv`` (or a gymnasium wrapper around one) is returned as is; a
-    string is one of the paper's tasks (``"PDM"``, ``"cordsneuro/PDM-v0"``, ``"MemoryProRing"``)
-    or any registered neurogym / gymnasium id (``"PerceptualDecisionMaking-v0"``), built with
-    ``kwargs``."""
-    if isinstance(task, str):
-        short = task.removeprefix("cordsneuro/").removesuffix("-v0").lower()
-        if short in {k.lower() for k in TASKS}:
-            return make_cognitive(task, **kwargs)
-        if task in gymnasium.registry or task in ALL_EXTENDED_ENVS:
-            try:
-                env = ngym.make(task, **kwargs)
-            except Exception:  # noqa: BLE001 - not a neurogym id: try gymnasium
-                env = gymnasium.make(task, **kwargs)
-            _trial_source(env)  # raises if it is not a trial-based env
-            return env
-        raise ValueError(
-            f"unknown task id {task!r}: use one of the paper's tasks {sorted(TASKS)} "
-            "(or 'cordsneuro/<name>-v0'), or a registered neurogym id such as "
-            "'PerceptualDecisionMaking-v0'"
-        )
-    if kwargs:
-        raise TypeError("keyword arguments are only used when the task is given by name")
-    _trial_source(task)
-    return task
-
-
-def _trial_source(env: Any) -> Any:
-    """The object whose ``new_trial`` builds trials: the outermost neurogym ``TrialWrapper`` or
-    the ``TrialEnv`` itself, looking through gymnasium wrappers."""
-    current = env
-    while True:
-        if isinstance(current, (TrialWrapper, TrialEnv)):
-            return current
-        inner = getattr(current, "env", None)
-        if inner is None or inner is current:
-            raise TypeError(
-                f"task must be a neurogym TrialEnv (or a wrapper of one) or a task id, got {type(env).__name__}"
-            )
-        current = inner
-
-
-def describe(task: Any) -> TaskInfo:
-    """Input / output widths and kind of answer of any trial-based task."""
-    if isinstance(task, CognitiveTask):
-        return TaskInfo(task.name, task.n_inputs, task.n_outputs, task.answer, task.config)
-    env = _trial_source(task)
-    base = env.unwrapped
-    obs = base.observation_space
-    act = base.action_space
-    if obs.shape is None or len(obs.shape) != 1:
-        raise ValueError(
-            f"{type(base).__name__}: only 1-D observation spaces can be batched, got {obs.shape}"
-        )
-    if isinstance(act, gymnasium.spaces.Discrete):
-        n_out, answer = int(act.n), "categorical"
-    elif isinstance(act, gymnasium.spaces.Box) and act.shape is not None and len(act.shape) == 1:
-        n_out, answer = int(act.shape[0]), "continuous"
-    else:
-        raise ValueError(
-            f"{type(base).__name__}: action space {act} is neither Discrete nor a 1-D Box"
-        )
-    spec = getattr(base, "spec", None) or getattr(task, "spec", None)
-    name = spec.id if spec is not None else type(base).__name__
-    return TaskInfo(name, int(obs.shape[0]), n_out, answer, {"task": name, "dt": float(base.dt)})
-
-
-def rng_state(task: Any) -> dict:
-    """The task's random state, JSON-ready (for checkpoints)."""
-    if isinstance(task, CognitiveTask):
-        return {"streams": task.rng_state()}
-    name, keys, pos, has_gauss, cached = _trial_source(task).unwrapped.rng.get_state()
-    return {"randomstate": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)]}
-
-
-def set_rng_state(task: Any, state: Mapping) -> None:
-    """Restore what :func:`rng_state` returned."""
-    if isinstance(task, CognitiveTask):
-        task.set_rng_state(state["streams"])
-        return
-    name, keys, pos, has_gauss, cached = state["randomstate"]
-    _trial_source(task).unwrapped.rng.set_state(
-        (name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached)
-    )
-
-
-# ----------------------------------------------------------------------------- batches
-
-
-def make_batch(
-    task: Any,
-    batch_size: int,
-    *,
-    seed: int | None = None,
-    device: str | torch.device | None = None,
-    **conditions: Any,
-) -> Batch:
-    """Draw ``batch_size`` whole trials of ``task``.
-
-    Parameters
-    ----------
-    task : CognitiveTask, neurogym TrialEnv or str
-        See :func:`get_task`. An env keeps its random state: without ``seed`` successive batches
-        continue its stream (``make_batch(env, 10)`` twice = 20 × ``env.new_trial()``).
-    batch_size : int
-        Number of trials (>= 1).
-    seed : int, optional
-        Reseed the task first (``env.seed(seed)``): the same seed gives the same trials.
-    device : str or torch.device, optional
-        Where the tensors go (default CPU).
-    **conditions
-        Fix conditions (a scalar or one value per trial), e.g. ``coherence=0.05`` for PDM;
-        for other envs they are passed to ``new_trial``.
-
-    Returns
-    -------
-    Batch
-        ``(inputs, targets, mask, trial_info)``; see :class:`Batch`.
-    """
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, (int, np.integer))
-        or batch_size < 1
-    ):
-        raise ValueError(f"batch_size must be an int >= 1 (got {batch_size!r})")
-    task = get_task(task)
-    if seed is not None:
-        _trial_source(task).unwrapped.seed(int(seed))
-    if isinstance(task, CognitiveTask):
-        arrays = _vectorised(task, int(batch_size), conditions)
-    else:
-        arrays = _one_by_one(task, int(batch_size), conditions)
-    inputs, targets, mask, info = arrays
-    batch = Batch(torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(mask), info)
-    return batch.to(device) if device is not None else batch
-
-
-def _vectorised(task: CognitiveTask, n: int, fixed: dict) -> tuple:
+def vectorised(task: CognitiveTask, n: int, fixed: dict) -> tuple:
     """Interpret the task's declaration for a whole batch at once (the same arithmetic, in the
     same order and precision, as neurogym's ``add_ob`` / ``set_groundtruth`` on one trial)."""
     conditions, durations, noise = task.sample(n, **fixed)
@@ -249,7 +96,9 @@ def _vectorised(task: CognitiveTask, n: int, fixed: dict) -> tuple:
             inputs[..., idx] += np.where(on, value, 0.0)
             if stim.noise_std > 0:
                 j = task.noise_channels.index(stim.channels[0])
-                inputs[..., idx] += np.where(on, stim.noise_std * noise[:, :n_time, j : j + 1], 0.0)
+                inputs[..., idx] += np.where(
+                    on, stim.noise_std * task.noise_scale * noise[:, :n_time, j : j + 1], 0.0
+                )
     mask = np.zeros((n, n_time), dtype=bool)
     for p in task.scored_periods:
         mask |= within(p)
@@ -264,29 +113,136 @@ def _vectorised(task: CognitiveTask, n: int, fixed: dict) -> tuple:
     return inputs, targets, mask, info
 
 
-def _one_by_one(task: Any, n: int, fixed: dict) -> tuple:
-    """Any TrialEnv: ``new_trial`` per row, padded to the longest trial."""
-    source = _trial_source(task)
-    base = source.unwrapped
-    spec = describe(task)
+def one_by_one(
+    source: Any,
+    n: int,
+    fixed: dict,
+    n_inputs: int,
+    answer: str,
+    n_outputs: int,
+    score_epochs: Sequence[str] | None = None,
+) -> tuple:
+    """Any TrialEnv: ``source.new_trial`` per row, padded to the longest trial. The mask marks
+    the response steps: the ``score_epochs`` if given, else the ``decision`` epoch if the env
+    has one, else the steps whose ground truth is not fixation (continuous answers: every
+    step)."""
+    if fixed:
+        _check_conditions(source, fixed)
     obs, gts, trials, bounds = [], [], [], []
     for _ in range(n):
         trials.append(source.new_trial(**fixed) or {})
-        obs.append(np.asarray(base.ob, dtype=np.float32).reshape(len(base.ob), -1))
-        gts.append(np.asarray(base.gt))
+        base = source.unwrapped  # after new_trial: a scheduling wrapper switches env per trial
+        # copies: some envs (neurogym's yang19 collection) refill the same buffers next trial
+        obs.append(np.array(base.ob, dtype=np.float32).reshape(len(base.ob), -1))
+        gts.append(np.array(base.gt))
         bounds.append((dict(base.start_ind), dict(base.end_ind)))
-    lengths = np.array([len(o) for o in obs], dtype=np.int64)
+    inputs, targets, lengths = _padded(obs, gts, n_inputs, answer, n_outputs)
+    t = np.arange(inputs.shape[1])[None, :]
+    valid = t < lengths[:, None]
+    info = _conditions_of(trials)
+    info["length"] = lengths
+    periods = set.intersection(*(set(s) for s, _ in bounds)) if bounds else set()
+    dt = float(base.dt)
+    for p in sorted(periods):
+        info[f"{p}_start"] = np.array([s[p] for s, _ in bounds], dtype=np.int64)
+        info[f"{p}_end"] = np.array([e[p] for _, e in bounds], dtype=np.int64)
+        info[f"{p}_ms"] = (info[f"{p}_end"] - info[f"{p}_start"]) * dt
+    if answer != "categorical":
+        return inputs, targets, valid, info
+    if score_epochs is not None:
+        missing = sorted(set(score_epochs) - periods)
+        if missing:
+            raise ValueError(
+                f"score_epochs names {missing}, but the trials have the epochs {sorted(periods)}"
+            )
+        mask = np.zeros_like(valid)
+        for p in score_epochs:
+            mask |= (t >= info[f"{p}_start"][:, None]) & (t < info[f"{p}_end"][:, None])
+    elif "decision" in periods:
+        mask = (t >= info["decision_start"][:, None]) & (t < info["decision_end"][:, None])
+    else:
+        mask = targets != 0
+    mask &= valid
+    # the answer of a trial: the ground truth at its first response step
+    first = np.where(mask.any(1), mask.argmax(1), lengths - 1)
+    info["target"] = targets[np.arange(n), first]
+    return inputs, targets, mask, info
+
+
+def from_function(
+    trial: Callable,
+    rng: np.random.Generator,
+    dt: float,
+    n: int,
+    fixed: dict,
+    n_inputs: int,
+    answer: str,
+    n_outputs: int,
+    name: str,
+) -> tuple:
+    """A trial function ``trial(rng, dt) -> (inputs, targets, mask[, info])`` per row, padded
+    to the longest trial."""
+    if fixed:
+        raise ValueError(
+            f"{name}: a trial-function task takes no fixed conditions ({sorted(fixed)})"
+        )
+    rows = []
+    for _ in range(n):
+        out = trial(rng, dt)
+        if not isinstance(out, tuple) or len(out) not in (3, 4):
+            raise TypeError(
+                f"{name}: the trial function must return (inputs, targets, mask) or (inputs, "
+                f"targets, mask, info); got {type(out).__name__}"
+            )
+        x = np.asarray(out[0], dtype=np.float32)
+        y = np.asarray(out[1])
+        m = np.asarray(out[2], dtype=bool)
+        length = len(x)
+        y_shape = (length,) if answer == "categorical" else (length, n_outputs)
+        if x.shape != (length, n_inputs) or y.shape != y_shape or m.shape != (length,):
+            raise ValueError(
+                f"{name}: the trial function must return inputs (time, {n_inputs}), targets "
+                f"{'(time,)' if answer == 'categorical' else f'(time, {n_outputs})'} and mask "
+                f"(time,); got {x.shape}, {y.shape}, {m.shape}"
+            )
+        if answer == "categorical" and ((y < 0) | (y >= n_outputs)).any():
+            raise ValueError(f"{name}: class targets must lie in [0, {n_outputs})")
+        rows.append((x, y, m, dict(out[3]) if len(out) == 4 else {}))
+    xs, ys = [r[0] for r in rows], [r[1] for r in rows]
+    inputs, targets, lengths = _padded(xs, ys, n_inputs, answer, n_outputs)
+    mask = np.zeros(inputs.shape[:2], dtype=bool)
+    for i, r in enumerate(rows):
+        mask[i, : len(r[2])] = r[2]
+    info = _conditions_of([r[3] for r in rows])
+    info["length"] = lengths
+    if answer == "categorical" and "target" not in info:
+        first = np.where(mask.any(1), mask.argmax(1), 0)
+        info["target"] = targets[np.arange(n), first]
+    return inputs, targets, mask, info
+
+
+def _padded(
+    xs: list[np.ndarray], ys: list[np.ndarray], n_inputs: int, answer: str, n_outputs: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Trials of different lengths padded with zeros: inputs ``(n, time, n_inputs)``, targets
+    ``(n, time)`` int64 or ``(n, time, n_outputs)`` float32, and the lengths ``(n,)``."""
+    n = len(xs)
+    lengths = np.array([len(x) for x in xs], dtype=np.int64)
     n_time = int(lengths.max())
-    inputs = np.zeros((n, n_time, spec.n_inputs), dtype=np.float32)
-    if spec.answer == "categorical":
+    inputs = np.zeros((n, n_time, n_inputs), dtype=np.float32)
+    if answer == "categorical":
         targets = np.zeros((n, n_time), dtype=np.int64)
     else:
-        targets = np.zeros((n, n_time, spec.n_outputs), dtype=np.float32)
-    for i, (o, g) in enumerate(zip(obs, gts)):
-        inputs[i, : len(o)] = o
-        targets[i, : len(g)] = g.reshape(targets[i, : len(g)].shape)
-    mask = np.arange(n_time)[None, :] < lengths[:, None]
-    info: dict[str, np.ndarray] = {"length": lengths}
+        targets = np.zeros((n, n_time, n_outputs), dtype=np.float32)
+    for i, (x, y) in enumerate(zip(xs, ys)):
+        inputs[i, : len(x)] = x
+        targets[i, : len(y)] = y.reshape(targets[i, : len(y)].shape)
+    return inputs, targets, lengths
+
+
+def _conditions_of(trials: list[dict]) -> dict[str, np.ndarray]:
+    """The scalar entries every trial dict has, as ``(n,)`` arrays."""
+    info: dict[str, np.ndarray] = {}
     keys = set.intersection(*(set(t) for t in trials)) if trials else set()
     for key in sorted(keys):
         values = [t[key] for t in trials]
@@ -295,14 +251,19 @@ def _one_by_one(task: Any, n: int, fixed: dict) -> tuple:
             for v in values
         ):
             info[key] = np.asarray(values)
-    periods = set.intersection(*(set(s) for s, _ in bounds)) if bounds else set()
-    dt = float(base.dt)
-    for p in sorted(periods):
-        info[f"{p}_start"] = np.array([s[p] for s, _ in bounds], dtype=np.int64)
-        info[f"{p}_end"] = np.array([e[p] for _, e in bounds], dtype=np.int64)
-        info[f"{p}_ms"] = (info[f"{p}_end"] - info[f"{p}_start"]) * dt
-    if spec.answer == "categorical":
-        # the answer of a trial: the ground truth at its last step (neurogym ends trials in the
-        # decision period)
-        info["target"] = targets[np.arange(n), lengths - 1]
-    return inputs, targets, mask, info
+    return info
+
+
+def _check_conditions(source: Any, fixed: dict) -> None:
+    """Fixed conditions must be conditions of the env's trials (not constructor settings)."""
+    import copy
+
+    probe = copy.deepcopy(source)
+    keys = set(probe.new_trial() or {})
+    unknown = sorted(set(fixed) - keys)
+    if unknown:
+        name = type(source.unwrapped).__name__
+        raise ValueError(
+            f"{unknown} are not trial conditions of {name} (its trials have {sorted(keys)}); "
+            "task settings such as dt or timing go in task_kwargs={...}"
+        )

@@ -10,10 +10,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from cordsneuro.tasks.batching import Batch, describe, get_task, make_batch
-from cordsneuro.tasks.cognitive import LOWER_IS_BETTER, CognitiveTask
+from cordsneuro._util import make_generator
+from cordsneuro.tasks.base import LOWER_IS_BETTER
+from cordsneuro.tasks.batching import Batch
+from cordsneuro.tasks.task import resolve
 
-__all__ = ["Evaluation", "evaluate", "criterion_met", "check_model_fits"]
+__all__ = ["Evaluation", "evaluate", "criterion_met", "run_model"]
 
 #: Held-out trials are drawn with this seed unless told otherwise (far from training seeds).
 EVAL_SEED = 2_024_1210
@@ -35,7 +37,8 @@ class Evaluation:
     by_condition : dict
         For each value of the task's condition (PDM: coherence, PWM: f1 − f2, DMS: delay,
         MemoryPro points: the state) the number of trials, their accuracy and, for two-choice
-        tasks, the fraction of "positive" choices (class 1).
+        tasks, the fraction of "positive" choices (class 1). Tasks with a ``context`` (CDM,
+        MDM) add ``by_context``: the same table for each context.
     trial_info : dict of str → ndarray
         The trials' conditions ``(n,)``.
     response : ndarray
@@ -44,6 +47,8 @@ class Evaluation:
         ``correct (n,)`` and ``choice`` (categorical) or ``estimate`` (continuous) per trial.
     criterion : dict of str → float
         The task's criterion (metric → threshold).
+    no_accuracy : str or None
+        Why the task reports no per-trial accuracy (None when it does).
     """
 
     task: str
@@ -54,9 +59,13 @@ class Evaluation:
     response: np.ndarray
     per_trial: dict[str, np.ndarray] = field(default_factory=dict)
     criterion: dict[str, float] = field(default_factory=dict)
+    no_accuracy: str | None = None
 
     @property
     def accuracy(self) -> float:
+        """Fraction of correct trials; ``ValueError`` for a task where it means nothing."""
+        if self.no_accuracy is not None:
+            raise ValueError(self.no_accuracy)
         return self.metrics.get("accuracy", float("nan"))
 
     def passed(self, criterion: Mapping[str, float] | None = None) -> bool:
@@ -86,86 +95,21 @@ def criterion_met(metrics: Mapping[str, float], criterion: Mapping[str, float]) 
     return True
 
 
-def check_model_fits(model: Any, task: Any) -> None:
-    """Raise ``ValueError`` if the model's input / output widths do not fit the task."""
-    info = describe(task)
-    n_in = getattr(model, "input_size", None)
-    n_out = getattr(model, "output_size", None)
-    if n_in is not None and n_in != info.n_inputs:
-        raise ValueError(
-            f"model has input_size {n_in}, but task {info.name} has {info.n_inputs} input(s): "
-            f"build the model with input_size={info.n_inputs}"
-        )
-    model_dt, task_dt = getattr(model, "dt", None), info.config.get("dt")
-    if model_dt is not None and task_dt is not None and abs(model_dt - task_dt) > 1e-9 * task_dt:
-        raise ValueError(
-            f"model dt ({model_dt} ms) differs from task {info.name}'s dt ({task_dt} ms): one "
-            "model step must be one task step; build the task or the model with the same dt"
-        )
-    if n_out is not None and n_out != info.n_outputs:
-        kind = "classes" if info.answer == "categorical" else "output dimensions"
-        raise ValueError(
-            f"model has output_size {n_out}, but task {info.name} has {info.n_outputs} {kind}: "
-            f"build the model with output_size={info.n_outputs}"
-        )
-
-
 @torch.no_grad()
 def run_model(
     model: Any, batch: Batch, *, chunk: int = 512, generator_seed: int | None = None
 ) -> np.ndarray:
-    """The model's outputs ``(n, time, n_outputs)`` on a batch (in chunks of ``chunk`` trials,
-    private noise from ``generator_seed``)."""
+    """The model's outputs ``(n, time, n_outputs)`` on a batch, without gradient (in chunks of
+    ``chunk`` trials, private noise from ``generator_seed``)."""
     device = next(model.parameters()).device
     generator = None
     if getattr(model, "noise_std", 0) > 0:
-        generator = torch.Generator(device=device)
-        generator.manual_seed(EVAL_SEED if generator_seed is None else int(generator_seed))
+        generator = make_generator(EVAL_SEED if generator_seed is None else generator_seed, device)
     outs = []
     for start in range(0, len(batch), chunk):
         inputs = batch.inputs[start : start + chunk].to(device)
         outs.append(model(inputs, generator=generator).outputs.float().cpu())
     return torch.cat(outs).numpy()
-
-
-def score_outputs(
-    task: Any, outputs: np.ndarray, batch: Batch
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """Per-trial response and scores of outputs on a batch (any task)."""
-    mask = batch.mask.cpu().numpy()
-    info = batch.trial_info
-    if isinstance(task, CognitiveTask):
-        response = task.respond(outputs, mask)
-        return response, task.score(response, info)
-    spec = describe(task)
-    if spec.answer == "categorical":
-        # other envs: the answer is read in their decision period if they have one, else at the
-        # last step of the trial
-        n, n_time = mask.shape
-        t = np.arange(n_time)[None, :]
-        if "decision_start" in info:
-            scored = (t >= info["decision_start"][:, None]) & (t < info["decision_end"][:, None])
-        else:
-            scored = t == (info["length"][:, None] - 1)
-        weights = scored.astype(np.float64)
-        response = np.einsum("nt,nto->no", weights, outputs) / np.maximum(
-            weights.sum(1, keepdims=True), 1
-        )
-        choice = response.argmax(1)
-        correct = choice == info["target"]
-        return response, {"correct": correct, "choice": choice, "accuracy": float(correct.mean())}
-    targets = batch.targets.cpu().numpy()
-    err = ((outputs - targets) ** 2).sum(-1)
-    weights = mask.astype(np.float64)
-    mse = float((err * weights).sum() / max(weights.sum() * outputs.shape[-1], 1))
-    response = np.einsum("nt,nto->no", weights, outputs) / np.maximum(
-        weights.sum(1, keepdims=True), 1
-    )
-    return response, {
-        "correct": np.zeros(len(mask), dtype=bool),
-        "mse": mse,
-        "accuracy": float("nan"),
-    }
 
 
 def evaluate(
@@ -176,49 +120,60 @@ def evaluate(
     seed: int = EVAL_SEED,
     batch: Batch | None = None,
     chunk: int = 512,
+    task_kwargs: Mapping[str, Any] | None = None,
     **conditions: Any,
 ) -> Evaluation:
-    """Score a model on held-out trials.
+    """Score a model on held-out trials (without gradient).
 
     Parameters
     ----------
     model : DynamicalRNN
-        A model whose input / output widths fit the task.
-    task : CognitiveTask, TrialEnv or str
-        See :func:`cordsneuro.tasks.get_task`.
+        A model whose input / output widths and dt fit the task.
+    task : str, TrialEnv or Task
+        See :func:`cordsneuro.tasks.resolve`.
     n_trials : int
         Trials to draw (ignored when ``batch`` is given).
     seed : int
         Seed of the trials (and of the model's private noise, if it has any).
     batch : Batch, optional
         Score these trials instead of drawing new ones.
+    task_kwargs : dict, optional
+        Settings of a task given by name (``{"dt": 20}``), as in :func:`cordsneuro.train`.
     **conditions
-        Fixed conditions for every trial or one value per trial (e.g. a finer grid of
+        Fixed trial conditions for every trial or one value per trial (e.g. a finer grid of
         ``coherence`` values for a psychometric curve).
     """
-    task = get_task(task)
-    check_model_fits(model, task)
+    task = resolve(task, task_kwargs)
+    task.check_model(model)
     if batch is None:
-        import copy
-
-        batch = make_batch(copy.deepcopy(task), n_trials, seed=seed, **conditions)
+        batch = task.copy().batch(n_trials, seed=seed, **conditions)
     outputs = run_model(model, batch, chunk=chunk, generator_seed=seed)
-    response, scores = score_outputs(task, outputs, batch)
+    response, scores = task.score(outputs, batch)
     metrics = {k: v for k, v in scores.items() if np.ndim(v) == 0}
     per_trial = {k: v for k, v in scores.items() if np.ndim(v) > 0}
-    spec = describe(task)
-    ours = isinstance(task, CognitiveTask)
-    key = task.condition_key if ours else ("coh" if "coh" in batch.trial_info else "")
-    by_condition = _by_condition(batch.trial_info, per_trial, key, spec.n_outputs) if key else {}
+    key = task.condition_key if task.condition_key in batch.trial_info else ""
+    by_condition = _by_condition(batch.trial_info, per_trial, key, task.n_outputs) if key else {}
+    if key and "context" in batch.trial_info and "p_positive" in by_condition:
+        by_condition["by_context"] = {
+            int(c): _by_condition(
+                {key: batch.trial_info[key][sel]},
+                {k: v[sel] for k, v in per_trial.items()},
+                key,
+                task.n_outputs,
+            )
+            for c in np.unique(batch.trial_info["context"])
+            for sel in [batch.trial_info["context"] == c]
+        }
     return Evaluation(
-        task=spec.name,
-        answer=spec.answer,
+        task=task.name,
+        answer=task.answer,
         metrics=metrics,
         by_condition=by_condition,
         trial_info=batch.trial_info,
         response=response,
         per_trial=per_trial,
-        criterion=dict(task.criterion) if ours else {"accuracy": 0.9},
+        criterion=dict(task.criterion),
+        no_accuracy=task.no_accuracy,
     )
 
 

@@ -1,19 +1,18 @@
-"""Training: :func:`train` (cognitive and any trial-based task) and the paper-task recipes."""
+"""Training: :func:`train` (any trial-based task), the loss and its regularisers, the
+checkpoint format, a public curriculum and the paper-task recipes."""
 
-from cordsneuro.training.trainer import (
-    RECIPES,
-    TrainResult,
-    masked_loss,
-    paper_model,
-    recipe,
-    train,
-    train_paper_task,
-)
+from cordsneuro.training.curriculum import train_curriculum
+from cordsneuro.training.loss import rate_penalty, weight_penalty, weighted_loss
+from cordsneuro.training.recipes import RECIPES, paper_model, recipe, train_paper_task
+from cordsneuro.training.trainer import TrainResult, train
 
 __all__ = [
     "train",
     "TrainResult",
-    "masked_loss",
+    "weighted_loss",
+    "weight_penalty",
+    "rate_penalty",
+    "train_curriculum",
     "RECIPES",
     "recipe",
     "paper_model",

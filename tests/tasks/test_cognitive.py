@@ -3,6 +3,7 @@ against the environments' own trials, masks, registration and bad input."""
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import warnings
@@ -226,7 +227,7 @@ def test_dms_inputs_and_targets():
 
 def test_memorypro_inputs_and_targets():
     for kind in ("ring", "line", "points"):
-        task = tasks.MemoryPro(stimulus=kind)
+        task = tasks.make(f"MemoryPro{kind.capitalize()}")
         b = make_batch(task, 300, seed=0)
         x, info = b.inputs.numpy(), b.trial_info
         n_time = x.shape[1]
@@ -279,16 +280,21 @@ def test_gymnasium_registration(name):
 def test_neurogym_envs_batch_through_the_same_function():
     import neurogym as ngym
 
-    b = make_batch("PerceptualDecisionMaking-v0", 6, seed=5, dt=100)
-    env = ngym.make("PerceptualDecisionMaking-v0", dt=100).unwrapped
+    b = make_batch("PerceptualDecisionMaking-v0", 6, seed=5, task_kwargs={"dt": 50})
+    env = ngym.make("PerceptualDecisionMaking-v0", dt=50).unwrapped
     env.seed(5)
     for i in range(6):
         env.new_trial()
         n = int(b.trial_info["length"][i])
         np.testing.assert_array_equal(env.ob, b.inputs[i, :n].numpy())
         np.testing.assert_array_equal(env.gt, b.targets[i, :n].numpy())
-        assert b.mask[i, :n].all() and not b.mask[i, n:].any()
-        assert b.trial_info["target"][i] == env.gt[-1]
+        # scored: the decision epoch (the env's own ground truth says where it is)
+        decision = np.zeros(b.mask.shape[1], dtype=bool)
+        decision[env.start_ind["decision"] : env.end_ind["decision"]] = True
+        np.testing.assert_array_equal(b.mask[i].numpy(), decision)
+        assert b.trial_info["target"][i] == env.gt[env.start_ind["decision"]] != 0
+    with pytest.raises(ValueError, match="not trial conditions.*task_kwargs"):
+        make_batch("PerceptualDecisionMaking-v0", 2, dt=100)
     gonogo = make_batch("GoNogo-v0", 4, seed=0)
     assert gonogo.inputs.ndim == 3 and gonogo.targets.shape == gonogo.mask.shape
 
@@ -319,8 +325,10 @@ def test_bad_input_raises():
         make_batch("PDM", 2, coherance=0.1)
     with pytest.raises(ValueError, match="shape"):
         make_batch("PDM", 3, coherence=[0.1, 0.2])
-    with pytest.raises(ValueError, match="stimulus"):
-        tasks.MemoryPro(stimulus="torus")
+    with pytest.raises(TypeError, match="three tasks"):
+        tasks.MemoryPro()
+    with pytest.raises(ValueError, match="three tasks"):
+        tasks.make("cordsneuro/MemoryPro-v0")
     with pytest.raises(ValueError, match="coherences"):
         tasks.PDM(coherences=[0.0, 0.1])
     with pytest.raises(TypeError, match="TrialEnv"):
@@ -334,3 +342,66 @@ def test_import_is_lazy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "PDM"
+
+
+def test_input_noise_is_white_noise_an_ideal_observer_is_the_same_at_any_dt():
+    # an ideal observer integrates the evidence ∫ h dt over the stimulus; with noise of sd σ
+    # per 20 ms sample scaled as √(20 / dt), its accuracy at coherence c is
+    # Φ(c T / (σ √(20 T))) (T = 800 ms) at every dt: 0.736 for c = 0.01, σ = 0.1
+    n = 6000
+    accuracy = {}
+    for dt in (10.0, 20.0):
+        b = make_batch(tasks.PDM(dt=dt), n, seed=1, coherence=0.01)
+        stim = _within(b.trial_info, "stimulus", b.inputs.shape[1])
+        evidence = (b.inputs.numpy()[..., 0] * stim).sum(1) * dt
+        accuracy[dt] = float((evidence > 0).mean())
+    expected = 0.5 * (1 + math.erf(0.01 * 800 / (0.1 * math.sqrt(20 * 800)) / math.sqrt(2)))
+    sd = math.sqrt(expected * (1 - expected) / n)
+    assert abs(accuracy[10.0] - accuracy[20.0]) < 4 * math.sqrt(2) * sd
+    for value in accuracy.values():
+        assert abs(value - expected) < 4 * sd
+    # the per-sample sd is σ √(20 / dt)
+    b = make_batch(tasks.PDM(dt=5.0), 500, seed=0)
+    stim = _within(b.trial_info, "stimulus", b.inputs.shape[1])
+    residual = b.inputs.numpy()[..., 0][stim] - np.repeat(b.trial_info["coherence"], 160)
+    assert abs(residual.std() - 0.2) < 0.003
+
+
+def test_choices_the_paper_leaves_open_and_the_dubreuil_setting():
+    # ours (the default) against Dubreuil et al. (2022), one argument away
+    ours = make_batch(tasks.CDM(noise_std=0.0), 200, seed=0)
+    theirs_task = tasks.CDM(variant="dubreuil2022")
+    theirs = make_batch(theirs_task, 200, seed=0)
+    n_time = ours.inputs.shape[1]
+    decision = _within(ours.trial_info, "decision", n_time)
+    fixation = _within(ours.trial_info, "fixation", n_time)
+    stim = _within(ours.trial_info, "stimulus", n_time)
+    rows = np.arange(200)
+    cued = ours.trial_info["context"]
+    np.testing.assert_allclose(ours.inputs.numpy()[rows, :, cued][decision], 0.1, rtol=1e-6)
+    x = theirs.inputs.numpy()
+    assert not x[..., :2][decision].any()  # no cue in the decision epoch
+    np.testing.assert_allclose(x[rows, :, cued][_within(theirs.trial_info, "context", n_time)], 1)
+    # noise on the signals in every epoch (fixation included), not only the stimulus
+    assert x[..., 2][fixation].std() > 0.05 and not ours.inputs.numpy()[..., 2][~stim].any()
+    # one output trained towards ±1
+    assert theirs_task.answer == "continuous" and theirs_task.n_outputs == 1
+    signs = theirs.targets.numpy()[theirs.mask.numpy()][:, 0]
+    np.testing.assert_array_equal(signs, np.where(theirs.trial_info["target"] == 1, 1.0, -1.0))
+    scores = theirs_task.score(signs[:, None] * 0.3, theirs.trial_info)
+    assert scores["accuracy"] == 1.0
+    # each choice also on its own
+    assert tasks.CDM(cue_in_decision=False, cue_amplitude=1.0).config["cue_amplitude"] == 1.0
+    assert tasks.PDM(answer_format="signed").n_outputs == 1
+    # PWM: f / f_max (ours) or (f − 22) / 24 (Dubreuil et al.)
+    pwm = make_batch(tasks.PWM(variant="dubreuil2022"), 300, seed=0)
+    s1 = _within(pwm.trial_info, "stimulus_1", pwm.inputs.shape[1])
+    np.testing.assert_allclose(
+        pwm.inputs.numpy()[..., 0][s1],
+        np.repeat((pwm.trial_info["f1"] - 22) / 24, 5).astype(np.float32),
+        rtol=1e-6,
+    )
+    with pytest.raises(ValueError, match="variant"):
+        tasks.CDM(variant="mante")
+    with pytest.raises(ValueError, match="noise_epochs"):
+        tasks.PDM(noise_epochs="delay")

@@ -95,22 +95,64 @@ def test_evaluate_rejects_a_model_that_does_not_fit():
         tasks.evaluate(FullRNN(4, 1, 3), "PDM")
 
 
+def test_psychometric_plot_draws_the_computed_curve():
+    ev = tasks.evaluate(integrator(), "PDM", n_trials=600)
+    ax = plot_psychometric(ev).axes[0]
+    points, fit = ax.lines[0], ax.lines[1]
+    np.testing.assert_array_equal(points.get_xdata(), ev.by_condition["value"])
+    np.testing.assert_array_equal(points.get_ydata(), ev.by_condition["p_positive"])
+    bias, scale = fit_psychometric(
+        ev.by_condition["value"], ev.by_condition["p_positive"], ev.by_condition["n"]
+    )
+    x = fit.get_xdata()
+    np.testing.assert_allclose(fit.get_ydata(), 1 / (1 + np.exp(-(x - bias) / scale)))
+    assert ax.get_title().startswith("PDM: accuracy 1")
+
+
+def test_cdm_psychometric_curves_are_split_by_context():
+    # a planted observer: integrates signal 1 in context 0 and ignores the cue in context 1
+    # (always signal 1 too): right in context 0, at chance on the cued signal in context 1
+    model = FullRNN(1, 4, 2, activation="identity", seed=0)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+        model.w_inp.copy_(torch.tensor([[0.0, 0.0, 1.0, 0.0]]))
+        model.bias.zero_()
+        model.w_out.copy_(torch.tensor([[-1.0], [1.0]]))
+        model.b_out.zero_()
+    ev = tasks.evaluate(model, "CDM", n_trials=2000)
+    by = ev.by_condition["by_context"]
+    assert sorted(by) == [0, 1]
+    assert by[0]["p_positive"] == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]
+    assert all(abs(p - 0.5) < 0.15 for p in by[1]["p_positive"])
+    ax = plot_psychometric(ev).axes[0]
+    drawn = [line for line in ax.lines if line.get_marker() == "o"]
+    assert [line.get_label() for line in drawn] == ["context 1", "context 2"]
+    for line, context in zip(drawn, (0, 1)):
+        np.testing.assert_array_equal(line.get_xdata(), by[context]["value"])
+        np.testing.assert_array_equal(line.get_ydata(), by[context]["p_positive"])
+
+
 @pytest.mark.parametrize(
-    "name", ["PDM", "PWM", "DMS", "MemoryProRing", "MemoryProLine", "MemoryProPoints"]
+    "name", ["PWM", "DMS", "MemoryProRing", "MemoryProLine", "MemoryProPoints"]
 )
-def test_psychometric_plots(name):
+def test_psychometric_plots_draw_the_evaluation(name):
     task = tasks.make(name)
     model = FullRNN(8, task.n_inputs, task.n_outputs, seed=0)
     ev = tasks.evaluate(model, task, n_trials=200)
-    fig = plot_psychometric(ev)
-    ax = fig.axes[0]
-    assert (
-        ax.get_xlabel()
-        and ax.get_ylabel()
-        and ax.get_title().startswith(
-            name.replace("Ring", "").replace("Line", "").replace("Points", "")[:3]
-        )
-    )
+    ax = plot_psychometric(ev).axes[0]
+    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title().startswith(name)
+    if name in ("PWM", "MemoryProLine"):
+        drawn = ax.collections[0].get_offsets()
+        x = ev.trial_info["difference" if name == "PWM" else "value"]
+        np.testing.assert_allclose(drawn[:, 0], x)
+        np.testing.assert_allclose(drawn[:, 1], ev.per_trial["estimate"])
+    elif name == "MemoryProRing":
+        drawn = ax.collections[0].get_offsets()
+        np.testing.assert_allclose(drawn[:, 1], np.degrees(ev.per_trial["estimate"]))
+    else:
+        line = ax.lines[0]
+        np.testing.assert_array_equal(line.get_xdata(), ev.by_condition["value"])
+        np.testing.assert_array_equal(line.get_ydata(), ev.by_condition["accuracy"])
 
 
 def test_trajectory_and_learning_curve_plots():
@@ -126,4 +168,6 @@ def test_trajectory_and_learning_curve_plots():
         "loss": [1.0, 0.5, 0.2],
         "evaluations": [{"step": 3, "accuracy": 0.8}],
     }
-    assert plot_learning_curve(history).axes
+    ax = plot_learning_curve(history).axes[0]
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), history["step"])
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), history["loss"])

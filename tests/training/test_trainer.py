@@ -4,7 +4,6 @@ checkpoints without pickle, resumes exactly after a kill, stops on NaN, rejects 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -50,7 +49,7 @@ def test_a_neurogym_task_trains_through_the_same_call():
     model = FullRNN(64, 3, 3, seed=0, noise_std=0.0)
     result = train(
         model, "PerceptualDecisionMaking-v0", steps=300, lr=1e-2, batch_size=32,
-        eval_every=100, progress=False, **env_kwargs,
+        eval_every=100, progress=False, task_kwargs=env_kwargs,
     )  # fmt: skip
     # chance is 1/2 (two choices, 20 % of trials at zero coherence)
     assert result.metrics["accuracy"] > 0.75
@@ -230,7 +229,12 @@ def test_environment_of_the_caller_is_not_modified():
     state = json.dumps(env.rng_state())
     train(FullRNN(8, 1, 2, seed=0), env, steps=2, progress=False)
     assert json.dumps(env.rng_state()) == state
-    assert os.environ.get("CUDA_VISIBLE_DEVICES", "") == os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    # the env's own settings are trained on (here its dt of 10 ms), through a private copy
+    fine = cordsneuro.tasks.make("PDM", dt=10.0, seed=11)
+    with pytest.raises(ValueError, match="dt"):
+        train(FullRNN(8, 1, 2, seed=0), fine, steps=1, progress=False)
+    result = train(FullRNN(8, 1, 2, dt=10.0, seed=0), fine, steps=1, eval_trials=8, progress=False)
+    assert result.steps == 1 and fine.dt == 10.0
 
 
 def test_recipes():
@@ -256,3 +260,91 @@ def test_low_rank_network_learns_dms_with_its_recipe():
     result = train_paper_task("DMS", "lowrank", seed=0, steps=300, progress=False)
     assert result.reached and result.metrics["accuracy"] >= 0.95
     assert cordsneuro.tasks.evaluate(result.model, "DMS", n_trials=400, seed=3).accuracy >= 0.95
+
+
+def test_response_accuracy_is_reported_apart():
+    result = train(FullRNN(16, 1, 2, seed=0), "PDM", steps=2, eval_every=2, progress=False)
+    last = result.history["evaluations"][-1]
+    assert "response_accuracy" in last and "accuracy" in last
+    # per step on the decision epoch, against a hand count on the held-out trials
+    model = result.model
+    ev = cordsneuro.tasks.evaluate(model, "PDM", n_trials=64, seed=3)
+    batch = cordsneuro.tasks.make_batch("PDM", 64, seed=3)
+    with torch.no_grad():
+        out = model(batch.inputs).outputs
+    right = (out.argmax(-1) == batch.targets)[batch.mask]
+    assert ev.metrics["response_accuracy"] == pytest.approx(right.float().mean().item())
+
+
+def test_loss_weights_change_what_is_trained():
+    # weights on the fixation epoch only (targets 0 there) train the network to answer class 0
+    # everywhere: the decision accuracy falls to that of "always negative" (one half)
+    model = FullRNN(16, 1, 2, seed=0)
+    train(
+        model, "PDM", steps=60, lr=2e-2, batch_size=16, eval_trials=32,
+        loss_weights={"fixation": 1.0}, progress=False,
+    )  # fmt: skip
+    ev = cordsneuro.tasks.evaluate(model, "PDM", n_trials=400)
+    assert (ev.per_trial["choice"] == 0).mean() > 0.95
+    with pytest.raises(ValueError, match="epoch 'go'"):
+        train(model, "PDM", steps=1, loss_weights={"go": 1.0}, progress=False)
+
+
+def test_regularisers_and_a_custom_loss():
+    def weights_norm(m):
+        return sum((p**2).sum().item() for p in m.parameters() if p.dim() >= 2)
+
+    kw = dict(steps=30, lr=1e-2, batch_size=16, eval_trials=16, progress=False)
+    plain, l2 = FullRNN(16, 1, 2, seed=0), FullRNN(16, 1, 2, seed=0)
+    train(plain, "PDM", **kw)
+    train(l2, "PDM", l2_weights=1.0, **kw)
+    assert weights_norm(l2) < 0.8 * weights_norm(plain)
+    l1 = FullRNN(16, 1, 2, seed=0)
+    train(l1, "PDM", l1_weights=1.0, **kw)
+    small = sum((p.abs() < 1e-2).sum().item() for p in l1.parameters() if p.dim() >= 2)
+    assert small > 2 * sum(
+        (p.abs() < 1e-2).sum().item() for p in plain.parameters() if p.dim() >= 2
+    )
+    quiet = FullRNN(16, 1, 2, seed=0)
+    train(quiet, "PDM", l2_rates=10.0, **kw)
+    batch = cordsneuro.tasks.make_batch("PDM", 32, seed=1)
+    with torch.no_grad():
+        assert (quiet(batch.inputs).rates ** 2).mean() < 0.5 * (
+            plain(batch.inputs).rates ** 2
+        ).mean()
+    # a custom loss: called with outputs, targets and weights; a zero loss changes nothing
+    seen = []
+
+    def zero(outputs, targets, weights):
+        seen.append((outputs.shape, targets.shape, weights.shape))
+        return (outputs * 0).sum()
+
+    model = FullRNN(16, 1, 2, seed=0)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    train(model, "PDM", loss=zero, steps=3, batch_size=4, progress=False)
+    assert seen[0][0][:2] == seen[0][1] == seen[0][2] and seen[0][0][0] == 4
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    with pytest.raises(ValueError, match="l2_rates"):
+        train(model, "PDM", steps=1, l2_rates=-1.0)
+
+
+def test_a_public_curriculum(tmp_path):
+    from cordsneuro.training import train_curriculum
+
+    model = FullRNN(32, 1, 2, seed=0)
+    stages = [{"timing": {"stimulus": 200}, "coherences": [-0.4, 0.4]}, {}]
+    result = train_curriculum(
+        model, "PDM", stages, steps=300, lr=1e-2, eval_every=25, progress=False,
+        checkpoint_dir=tmp_path,
+    )  # fmt: skip
+    assert result.reached and len(result.history["stages"]) == 2
+    assert result.history["stages"][-1] == result.steps == len(result.history["loss"])
+    # each stage trained on its own settings (recorded in its checkpoint)
+    first = json.loads((tmp_path / "stage_0" / "checkpoint" / "trainer.json").read_text())
+    last = json.loads((tmp_path / "stage_1" / "checkpoint" / "trainer.json").read_text())
+    assert first["settings"]["task"]["timing"]["stimulus"] == 200
+    assert last["settings"]["task"]["timing"]["stimulus"] == 800
+    assert cordsneuro.tasks.evaluate(model, "PDM", n_trials=400, seed=7).accuracy >= 0.9
+    with pytest.raises(ValueError, match="stages"):
+        train_curriculum(model, "PDM", [], steps=1)
