@@ -8,6 +8,11 @@ Prints, for the published protocol (100 spontaneous + 100 stimulus steps, Sectio
 * training: seconds per step (eq. 4 loss, forward + backward through 300 steps) and peak
   additional memory, ours with gradient checkpointing over time.
 
+With ``--json out.jsonl`` every measurement is also appended to ``out.jsonl`` as one JSON line
+(code, configuration, seconds, peak bytes, ratios against the published code of the same run,
+the machine's load average); ``--markdown out.jsonl`` prints the tables of docs/vision.md from
+such a file.
+
 Each measurement runs in a fresh process (peak memory is then that measurement's alone: the
 rise of the process's peak resident set on CPU, ``torch.cuda.max_memory_allocated`` on CUDA).
 Both models get the same random weights (the authors' class initialised, converted to ours).
@@ -19,11 +24,15 @@ Examples::
     python benchmarks/vision_speed.py --reference /tmp/cordsnet-ref --threads 2
     python benchmarks/vision_speed.py --device cuda --batch 64 --precision bf16 --compile \\
         --reference /tmp/cordsnet-ref
+    python benchmarks/vision_speed.py --reference /tmp/cordsnet-ref --threads 1 --json speed.jsonl
+    python benchmarks/vision_speed.py --markdown speed.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import multiprocessing as mp
 import os
 import resource
@@ -133,13 +142,14 @@ def _measure(kind: str, args, queue) -> None:
             full.backward()
             return full.detach()
 
-    elif kind == "train_ours":
+    elif kind.startswith("train_ours"):
         from cordsneuro.training.vision import cordsnet_training_loss
 
         def run():
             model.zero_grad()
+            model._spontaneous_cache.clear()  # weights change at every training step
             loss = cordsnet_training_loss(
-                model, images, labels, checkpoint_segment=args.checkpoint_segment, **opts
+                model, images, labels, checkpoint_segment=args.segment or None, **opts
             )
             loss.backward()
             return loss.detach()
@@ -182,6 +192,100 @@ def _child(kind, args):
     return res
 
 
+_LABELS = {
+    "infer_ours_first": "ours, first batch (+ spontaneous state)",
+    "infer_ours": "ours, next batches (spontaneous state reused)",
+    "infer_ours_plain": "ours, plain per-step path",
+    "infer_theirs": "published code",
+    "train_ours": "ours",
+    "train_theirs": "published code",
+}
+
+
+def _segment(kind: str) -> int | None:
+    """The checkpoint segment of a ``train_ours_<k>`` measurement (None for other kinds)."""
+    return int(kind.rsplit("_", 1)[1]) if kind.startswith("train_ours_") else None
+
+
+def _record(path: str | None, row: dict) -> None:
+    """Append one measurement as a JSON line (written whole, then flushed)."""
+    if path is None:
+        return
+    with open(path, "a") as f:
+        f.write(json.dumps(row) + "\n")
+        f.flush()
+
+
+def _markdown(paths: list[str]) -> str:
+    """The speed tables of docs/vision.md from JSON lines written by ``--json``."""
+    rows = []
+    for path in paths:
+        with open(path) as f:
+            rows.extend(json.loads(line) for line in f if line.strip())
+    gib = 2.0**30
+    out = []
+    runs: dict[tuple, list[dict]] = {}
+    for r in rows:
+        key = (r["part"], r["run"], r["depth"], r["image_size"], r["batch"], r["precision"])
+        runs.setdefault(key, []).append(r)
+    for (part, run, depth, size, batch, precision), group in runs.items():
+        first = group[0]
+        out.append(
+            f"**{part}**, CordsNet-R{depth}, {size} × {size}, batch {batch}, {precision}, "
+            f"{first['device']}, {first['threads']} thread(s), run {run}\n"
+        )
+        if part == "inference":
+            out.append(
+                "| code | s / batch | images / s | peak add. memory | speed-up | max. rel. logit diff. |"
+            )
+            out.append("|---|---|---|---|---|---|")
+            for r in group:
+                speed = f"{r['speedup']:.1f} ×" if r.get("speedup") else "–"
+                diff = f"{r['rel_logit_diff']:.1e}" if r.get("rel_logit_diff") is not None else "–"
+                out.append(
+                    f"| {r['label']} | {r['seconds']:.3g} | {r['batch'] / r['seconds']:.3g} | "
+                    f"{r['peak_bytes'] / gib:.2f} GiB | {speed} | {diff} |"
+                )
+        else:
+            out.append(
+                "| code | s / step | peak add. memory | speed-up | memory ratio | eq. 4 loss |"
+            )
+            out.append("|---|---|---|---|---|---|")
+            for r in group:
+                speed = f"{r['speedup']:.2f} ×" if r.get("speedup") else "–"
+                mem = f"1/{1 / r['memory_ratio']:.0f}" if r.get("memory_ratio") else "–"
+                label = r["label"]
+                if r["code"] == "ours":
+                    label += f" (`checkpoint_segment={r.get('checkpoint_segment') or None}`)"
+                out.append(
+                    f"| {label} | {r['seconds']:.3g} | {r['peak_bytes'] / gib:.2f} GiB | "
+                    f"{speed} | {mem} | {r['loss']:.6f} |"
+                )
+        out.append("")
+    return "\n".join(out)
+
+
+def _config(args, part: str, batch: int, depth: int, kind: str, res: dict) -> dict:
+    """The fields every JSON line shares: configuration, code, label, time, memory, load."""
+    return {
+        "part": part,
+        "run": args.run,
+        "depth": depth,
+        "image_size": args.image_size,
+        "batch": batch,
+        "precision": args.precision,
+        "compile": args.compile,
+        "device": args.device,
+        "threads": args.threads,
+        "code": "published" if kind.endswith("theirs") else "ours",
+        "kind": kind,
+        "label": _LABELS["train_ours" if _segment(kind) is not None else kind],
+        "seconds": res["seconds"],
+        "peak_bytes": res["peak_bytes"],
+        "loadavg_1m": res["loadavg_1m"],
+    }
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -201,9 +305,16 @@ def main(argv=None) -> None:
         type=int,
         default=None,
         help="depth for the training comparison (default --depth; the published "
-        "code stores every step, so R8 needs ~10 GB per image on CPU)",
+        "code stores every step, so R8 needs ~13 GB per image on CPU)",
     )
-    p.add_argument("--checkpoint-segment", type=int, default=10)
+    p.add_argument(
+        "--checkpoint-segment",
+        type=int,
+        nargs="+",
+        default=[10],
+        help="ours: gradient checkpointing over time in segments of this many steps (0: none); "
+        "several values give one row each",
+    )
     p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     p.add_argument(
         "--compile",
@@ -223,9 +334,20 @@ def main(argv=None) -> None:
         choices=("inference", "training", "plain"),
         help="parts to skip",
     )
+    p.add_argument("--json", metavar="PATH", help="append one JSON line per measurement")
+    p.add_argument(
+        "--markdown",
+        nargs="+",
+        metavar="PATH",
+        help="print the docs tables from JSON lines written by --json, and run nothing",
+    )
     args = p.parse_args(argv)
+    if args.markdown:
+        print(_markdown(args.markdown))
+        return
     if args.reference and args.image_size != 224:
-        p.error("the published code only runs at 224 × 224")
+        p.error("the published code only runs at 224 × 224 (its area sizes are fixed)")
+    args.run = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
 
     gib = 2.0**30
     print(
@@ -238,51 +360,72 @@ def main(argv=None) -> None:
             kinds.append("infer_ours_plain")
         if args.reference:
             kinds.append("infer_theirs")
-        res = {k: _child(k, args) for k in kinds}
+        res = {}
+        for k in kinds:
+            res[k] = _child(k, args)
+            res[k]["loadavg_1m"] = os.getloadavg()[0]
         print(f"\ninference, batch {args.batch}")
-        print(f"{'':38s}{'s/batch':>10s}{'images/s':>10s}{'peak GiB':>10s}{'speed-up':>10s}")
+        print(f"{'':46s}{'s/batch':>10s}{'images/s':>10s}{'peak GiB':>10s}{'speed-up':>10s}")
         base = res.get("infer_theirs", {}).get("seconds")
-        labels = {
-            "infer_ours_first": "ours, first batch (+ spontaneous)",
-            "infer_ours": "ours, next batches (cached spont.)",
-            "infer_ours_plain": "ours, plain per-step path",
-            "infer_theirs": "published code",
-        }
         for k in kinds:
             r = res[k]
             speed = f"{base / r['seconds']:9.1f}x" if base else ""
             print(
-                f"{labels[k]:38s}{r['seconds']:10.2f}{args.batch / r['seconds']:10.2f}"
+                f"{_LABELS[k]:46s}{r['seconds']:10.2f}{args.batch / r['seconds']:10.2f}"
                 f"{r['peak_bytes'] / gib:10.2f}{speed:>10s}"
             )
-        if args.reference:
-            ref = res["infer_theirs"]["result"]
-            for k in kinds[:-1]:
-                d = float((res[k]["result"] - ref).abs().max() / ref.abs().max())
-                print(f"max relative logit difference, {labels[k]}: {d:.2e}")
+            diff = None
+            if args.reference and k != "infer_theirs":
+                ref = res["infer_theirs"]["result"]
+                diff = float((r["result"] - ref).abs().max() / ref.abs().max())
+                print(f"{'':46s}max relative logit difference {diff:.2e}")
+            _record(
+                args.json,
+                _config(args, "inference", args.batch, args.depth, k, r)
+                | {"speedup": base / r["seconds"] if base else None, "rel_logit_diff": diff},
+            )
     if "training" not in args.skip:
         targs = argparse.Namespace(**vars(args))
         targs.depth = args.train_depth or args.depth
-        kinds = ["train_ours"] + (["train_theirs"] if args.reference else [])
-        res = {k: _child(k, targs) for k in kinds}
+        # ours and theirs interleaved: ours (first segment size), theirs, ours (the others)
+        segments = args.checkpoint_segment
+        kinds = [f"train_ours_{segments[0]}"] + (["train_theirs"] if args.reference else [])
+        kinds += [f"train_ours_{c}" for c in segments[1:]]
+        res = {}
+        for k in kinds:
+            targs.segment = _segment(k)
+            res[k] = _child(k, targs)
+            res[k]["loadavg_1m"] = os.getloadavg()[0]
         print(
             f"\ntraining step (eq. 4, 300 steps, forward + backward), CordsNet-R{targs.depth}, "
-            f"batch {args.train_batch}, ours with checkpoint_segment={args.checkpoint_segment}"
+            f"batch {args.train_batch}"
         )
         print(f"{'':38s}{'s/step':>10s}{'peak GiB':>10s}{'speed-up':>10s}{'memory':>10s}")
         base = res.get("train_theirs")
         for k in kinds:
             r = res[k]
             extra = ""
+            speed = mem = None
             if base:
-                extra = (
-                    f"{base['seconds'] / r['seconds']:9.1f}x"
-                    f"{r['peak_bytes'] / max(base['peak_bytes'], 1):9.3f}x"
-                )
-            name = "ours" if k == "train_ours" else "published code"
-            print(f"{name:38s}{r['seconds']:10.2f}{r['peak_bytes'] / gib:10.2f}{extra}")
+                speed = base["seconds"] / r["seconds"]
+                mem = r["peak_bytes"] / max(base["peak_bytes"], 1)
+                extra = f"{speed:9.2f}x{mem:9.3f}x"
+            label = _LABELS["train_ours" if _segment(k) is not None else k]
+            if _segment(k) is not None:
+                label += f", checkpoint_segment={_segment(k) or None}"
+            print(f"{label:38s}{r['seconds']:10.2f}{r['peak_bytes'] / gib:10.2f}{extra}")
+            _record(
+                args.json,
+                _config(targs, "training", args.train_batch, targs.depth, k, r)
+                | {
+                    "checkpoint_segment": _segment(k),
+                    "speedup": speed,
+                    "memory_ratio": mem,
+                    "loss": float(r["result"]),
+                },
+            )
         if base:
-            a, b = float(res["train_ours"]["result"]), float(base["result"])
+            a, b = float(res[kinds[0]]["result"]), float(base["result"])
             print(
                 f"eq. 4 loss: ours {a:.6f}, published {b:.6f} (relative difference {abs(a - b) / abs(b):.1e})"
             )
