@@ -104,18 +104,9 @@ def test_cue_positions():
     assert components(S.odr_frame(True, None, image_size=size)[0])[0] == 1
 
 
-def measured_coherence(frames: np.ndarray, speed: int) -> float:
-    """Signed coherence from pixels: lit pixels that were lit ``speed`` px to the left on the
-    previous frame (rightward motion) minus those lit to the right, per dot."""
-    f = frames[:, 0] > 0
-    right = (f[1:] & np.roll(f[:-1], speed, axis=2)).sum()
-    left = (f[1:] & np.roll(f[:-1], -speed, axis=2)).sum()
-    return float((right - left) / f[1:].sum())
-
-
 @pytest.mark.parametrize("coherence", [0.0, 0.128, 0.512, 1.0])
 @pytest.mark.parametrize("direction", [-1, 1])
-def test_motion_coherence_from_frames(coherence, direction):
+def test_motion_coherence_from_frames(coherence, direction, measured_coherence):
     movie = S.random_dots(coherence, direction, 300, image_size=48, density=0.01, seed=3)
     assert movie.frames.shape == (300, 1, 48, 48)
     assert movie.coherent[1:].mean() == pytest.approx(

@@ -91,9 +91,7 @@ def test_delayed_response_position_answer():
     )
 
 
-def test_motion_coherence_from_batch_frames():
-    from tests.tasks.test_stimuli import measured_coherence
-
+def test_motion_coherence_from_batch_frames(measured_coherence):
     task = tasks.Motion(timing={"fixation": 20, "motion": 2000, "decision": 20}, image_size=48)
     b = tasks.make_batch(task, 3, seed=0, coherence=0.512, direction=[1, -1, 1])
     for i, d in enumerate([1, -1, 1]):
