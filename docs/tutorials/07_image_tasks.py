@@ -195,8 +195,8 @@ plt.show()
 #
 # Our front end: a **random** CordsNet-R2 (its bias drawn so that the areas are spontaneously
 # active, as in tutorial 5). Its features still say *where* something bright is, which is all
-# the delayed-response task needs; `pool_size=2` keeps the quadrant (a global average would
-# throw position away).
+# the delayed-response task needs. `pool_size=2` averages the last area over each quadrant of
+# its grid (the paper: `pool_size=1`, one global average).
 
 # %%
 front_end = CordsNet(2, in_channels=1, num_classes=10, image_size=size, seed=0)
@@ -296,7 +296,8 @@ plt.show()
 # trials. Where is the step? Which units separate the categories best
 # (`cordsneuro.analyses.category_index`)?
 #
-# ### Exercise 3: what a global average loses
-# Retrain the delayed-response model with `pool_size=1` (the paper's global average of the
-# last area). What happens to the held-out accuracy, and why? (Hint: how do the pooled
-# features of a cue at 0° and at 180° differ?)
+# ### Exercise 3: a longer memory
+# The model was trained with a 300 ms delay; the monkeys of Funahashi et al. waited 3 s. Without
+# retraining, evaluate it on new trials with delays of 300, 600, 1200 and 3000 ms and plot the
+# accuracy against the delay. Does the memory last? Look at the RNN's rates over a long delay
+# for a few cue positions: what happens to them?
