@@ -176,10 +176,9 @@ plt.show()
 
 # %% [markdown]
 # Nothing in training asked the network to hold the position for longer than 300 ms. In our
-# run with `CORDSNEURO_TUTORIAL_SMALL=1` it was 1.0 at 300 ms and 1 s and 0.75 at 3 s: the
-# rates drift during the long delay. If the rates
-# settle into position-specific steady states during the delay (persistent activity, as in
-# the prefrontal neurons of Funahashi et al.), the memory lasts at any delay; if they only
-# drift slowly apart and back, the answer read at 300 ms is lost later. Training on variable
-# delays (e.g. `timing={"delay": ("uniform", (300, 3000))}`) asks the network
-# for the first solution.
+# run with `CORDSNEURO_TUTORIAL_SMALL=1` the accuracy was 1.0 at 300 ms and 1 s and 0.75 at
+# 3 s: the rates drift during the long delay. If the rates settled into position-specific
+# steady states (persistent activity, as in the prefrontal neurons of Funahashi et al.), the
+# memory would last at any delay; as they drift slowly, the answer read at 300 ms is partly
+# lost later. Training on variable delays (e.g.
+# `timing={"delay": ("uniform", (300, 3000))}`) asks the network for the first solution.
