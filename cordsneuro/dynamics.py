@@ -331,6 +331,9 @@ class DynamicalRNN(nn.Module):
             return p.device, p.dtype
         return torch.device("cpu"), torch.float32
 
+    @property
+    def dtype(self) -> torch.dtype: ...
+
     def initial_state(self, batch_size: int) -> State:
         """The zero state ``(batch, *shape)`` per area."""
         device, dtype = self._device_dtype()
@@ -397,18 +400,35 @@ class DynamicalRNN(nn.Module):
             lambda r, d, t: (self.sigma(d) - r) / t, state, self.drive(state, inputs), self.tau
         )
 
+    def update(
+        self,
+        state: State,
+        drive: State,
+        *,
+        alpha: State | None = None,
+        generator: torch.Generator | None = None,
+        noise: bool = True,
+    ) -> State:
+        """The Euler update given the drive: ``r ← r + α (σ(drive + noise) − r)`` (eq. 9).
+
+        The one place the update is written: :meth:`step` and every fast simulation path call
+        it. ``alpha`` defaults to :attr:`alpha` (a path that calls this many times may pass it
+        once computed); ``noise=False`` leaves out the private noise."""
+        alpha = self.alpha if alpha is None else alpha
+        if noise and self.noise_std > 0:
+            drive = map_state(lambda d, a: d + self._noise_like(d, a, generator), drive, alpha)
+        return map_state(lambda r, d, a: r + a * (self.sigma(d) - r), state, drive, alpha)
+
     def step(
         self,
         state: State,
         inputs: Tensor | None = None,
         *,
         generator: torch.Generator | None = None,
+        noise: bool = True,
     ) -> State:
         """One Euler step: ``r ← (1 − α) r + α σ(drive + noise)`` (eq. 9)."""
-        drive = self.drive(state, inputs)
-        if self.noise_std > 0:
-            drive = map_state(lambda d, a: d + self._noise_like(d, a, generator), drive, self.alpha)
-        return map_state(lambda r, d, a: r + a * (self.sigma(d) - r), state, drive, self.alpha)
+        return self.update(state, self.drive(state, inputs), generator=generator, noise=noise)
 
     def _noise_like(self, d: Tensor, alpha: Tensor, generator: torch.Generator | None) -> Tensor:
         xi = torch.randn(d.shape, generator=generator, device=d.device, dtype=d.dtype)
@@ -499,6 +519,54 @@ class DynamicalRNN(nn.Module):
             torch.stack([self.readout(s) for s in recorded], dim=1) if self.has_readout else None
         )
         return Trajectory(rates=rates, outputs=outputs, times=times, final_state=state)
+
+    def prepare_run(
+        self,
+        inputs: Tensor | None,
+        state: State | None,
+        n_steps: int | None,
+        batch_size: int | None,
+    ) -> tuple[Tensor | None, State, int]:
+        """Validate the arguments of a simulation (see :meth:`forward`).
+
+        Returns the inputs (a tensor in the model's dtype, or ``None``), the initial state
+        (zeros when ``state`` is ``None``) and the number of steps. Every simulation path of
+        every subclass starts here."""
+        if inputs is not None:
+            if type(inputs).__module__ == "numpy":
+                inputs = torch.as_tensor(inputs)
+            self.check_inputs(inputs)
+            if inputs.is_floating_point() and inputs.dtype != self.dtype:
+                inputs = inputs.to(self.dtype)
+            batch, n_time = inputs.shape[0], inputs.shape[1]
+            if n_steps is not None and n_steps != n_time:
+                raise ValueError(
+                    f"n_steps ({n_steps}) must equal the inputs' time length ({n_time})"
+                )
+        else:
+            if n_steps is None or isinstance(n_steps, bool) or int(n_steps) != n_steps:
+                raise ValueError(
+                    f"n_steps must be a positive int when inputs is None (got {n_steps!r})"
+                )
+            n_time = int(n_steps)
+            if n_time < 1:
+                raise ValueError(
+                    f"n_steps must be a positive int when inputs is None (got {n_steps!r})"
+                )
+            batch = (
+                int(batch_size)
+                if batch_size is not None
+                else (state_batch_size(state) if state is not None else 1)
+            )
+        if state is None:
+            state = self.initial_state(batch)
+        else:
+            self.check_state(state)
+            if state_batch_size(state) != batch:
+                raise ValueError(
+                    f"state has batch size {state_batch_size(state)}, inputs have {batch}"
+                )
+        return inputs, state, n_time
 
     def integrate(
         self,
