@@ -332,7 +332,10 @@ class DynamicalRNN(nn.Module):
         return torch.device("cpu"), torch.float32
 
     @property
-    def dtype(self) -> torch.dtype: ...
+    def dtype(self) -> torch.dtype:
+        """Floating-point dtype of the parameters (float32 for a model without parameters)."""
+        p = next(self.parameters(), None)
+        return torch.float32 if p is None else p.dtype
 
     def initial_state(self, batch_size: int) -> State:
         """The zero state ``(batch, *shape)`` per area."""

@@ -240,9 +240,12 @@ class _Run:
         self.weights, self.custom_loss, self.criterion = weights, loss, criterion
         self.show, self.callback = progress, callback
         self.device = next(model.parameters()).device
+        # the fused kernel updates every parameter in one call (CPU and CUDA); same AdamW
+        fused = self.device.type in ("cpu", "cuda") and next(model.parameters()).is_floating_point()
         self.optimizer = torch.optim.AdamW(
-            model.parameters(), lr=settings["lr"], weight_decay=settings["weight_decay"]
-        )
+            model.parameters(), lr=settings["lr"], weight_decay=settings["weight_decay"],
+            fused=fused or None,
+        )  # fmt: skip
         self.noise = torch_generator(self.device, settings["seed"])
         task.seed(settings["seed"])
         self.eval_batch = task.copy().batch(settings["eval_trials"], seed=settings["eval_seed"])
