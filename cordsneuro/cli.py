@@ -130,7 +130,7 @@ def _nonnegative_float(text: str) -> float:
 def complexity(args: argparse.Namespace) -> int:
     """Print MACs and parameters of every torchvision classification model and of
     CordsNet-R2…R8 over a simulation (Section 3, Fig. 2C)."""
-    from cordsneuro.analyses.complexity import complexity_table, format_table, summarize, write_csv
+    from cordsneuro.analyses.complexity import agreement, complexity_table, format_table, write_csv
 
     if args.csv is not None and args.csv.is_dir():
         raise SystemExit(
@@ -160,7 +160,7 @@ def complexity(args: argparse.Namespace) -> int:
         raise SystemExit(f"cordsneuro complexity: error: {err}") from None
     print(format_table(rows))
     print()
-    summary = summarize(rows, tolerance=args.tolerance)
+    summary = agreement(rows, tolerance=args.tolerance)
     print(summary)
     if args.csv is not None:
         print(f"table written to {write_csv(rows, args.csv)}")
@@ -171,6 +171,46 @@ def complexity(args: argparse.Namespace) -> int:
         fig.savefig(args.plot, dpi=150)
         print(f"plot written to {args.plot}")
     return 0 if summary.agrees else 1
+
+
+def sweep_run(args: argparse.Namespace) -> int:
+    """Run the missing runs of a sweep (Appendix B.3) and write its results table."""
+    from cordsneuro.training.sweep import run_sweep
+
+    slurm = {}
+    for item in args.slurm or []:
+        key, _, value = item.partition("=")
+        if not key or not _:
+            raise SystemExit(f"--slurm takes KEY=VALUE pairs (got {item!r})")
+        slurm[key] = int(value) if value.isdigit() else value
+    out = args.out if args.out is not None else Path(f"sweep_{Path(args.sweep).stem}")
+    start = time.perf_counter()
+    try:
+        table = run_sweep(
+            args.sweep, out, executor=args.executor, workers=args.workers, threads=args.threads,
+            slurm=slurm, cluster=args.cluster, progress=not args.quiet,
+        )  # fmt: skip
+    except ValueError as error:  # a bad sweep definition or a directory of another sweep
+        print(f"cordsneuro sweep run: error: {error}", file=sys.stderr)
+        return 2
+    print(f"{len(table)} runs finished in {out} ({time.perf_counter() - start:.0f} s); table: "
+          f"{out / 'results.csv'}")  # fmt: skip
+    return 0
+
+
+def sweep_report(args: argparse.Namespace) -> int:
+    """Distance matrices, Table S2 and Fig. S2 / 1C of a finished sweep."""
+    from cordsneuro.training.sweep_report import report_sweep
+
+    try:
+        report_sweep(
+            args.directory, directory=args.report, n_jobs=args.jobs,
+            psychometric_trials=args.trials, progress=not args.quiet,
+        )  # fmt: skip
+    except ValueError as error:  # no runs, or runs recorded on different trials
+        print(f"cordsneuro sweep report: error: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -260,6 +300,65 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", type=Path, metavar="PATH", help="also save the Fig. 2C plot (PNG)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=complexity)
+
+    p = sub.add_parser(
+        "sweep",
+        help="task-comparison sweeps: train grids of networks, compare their solutions (Table S2)",
+        description="Train grids of networks on the cognitive tasks (architecture x task x "
+        "activation x learning rate x size x seed, each with its untrained twin) on a local "
+        "process pool or on SLURM, then compare their trajectories with shape metrics (paper "
+        "Section 2.1, Appendix B.3).",
+    )
+    sweep_sub = p.add_subparsers(dest="sweep_command", metavar="<sweep command>")
+    sweep_sub.required = True
+    q = sweep_sub.add_parser(
+        "run",
+        help="run every missing run of a sweep",
+        description="Run a sweep: a preset (laptop: 4 architectures x 5 tasks x 3 seeds at N = "
+        "125; paper: Appendix B.3's full grid; tiny: a smoke test) or a YAML file. Each run is "
+        "written to OUT/runs/<task>/<run>/ only when complete; a finished run is never redone, so "
+        "a killed sweep restarts where it stopped. A directory made by another sweep "
+        "definition is refused. Writes OUT/results.csv (a row per run).",
+    )
+    q.add_argument("sweep", help="preset name (laptop, paper, tiny) or path to a YAML file")
+    q.add_argument("--out", type=Path, help="sweep directory (default ./sweep_<name>)")
+    q.add_argument(
+        "--executor", choices=["local", "slurm"], default="local",
+        help="local process pool (default) or a SLURM job array through submitit",
+    )  # fmt: skip
+    q.add_argument("--workers", type=_positive_int, help="local processes (default: every core)")
+    q.add_argument("--threads", type=_positive_int, default=1, help="torch threads per run")
+    q.add_argument(
+        "--slurm", nargs="*", metavar="KEY=VALUE",
+        help="submitit parameters, e.g. slurm_partition=gpu timeout_min=120 "
+        "slurm_array_parallelism=64",
+    )  # fmt: skip
+    q.add_argument(
+        "--cluster", choices=["slurm", "local", "debug"],
+        help="submitit cluster (default: SLURM if present; local: run the array as local "
+        "processes)",
+    )  # fmt: skip
+    q.add_argument("--quiet", action="store_true", help="no progress bar")
+    q.set_defaults(func=sweep_run)
+    q = sweep_sub.add_parser(
+        "report",
+        help="distance matrices, Table S2, Fig. S2A-C and Fig. 1C of a sweep",
+        description="For every task (and setting) of the sweep in DIRECTORY: the angular "
+        "Procrustes distance matrix over all networks, trained and untrained (CSV), its MDS plot "
+        "coloured by architecture (Fig. S2C), each architecture's mean distance to the trained "
+        "fully connected networks in Table S2's layout (Markdown and CSV, printed), normalised "
+        "singular values of the recurrent weights (Fig. S2B), psychometric curves of a trained "
+        "ConvRNN (Fig. S2A) and CCA-aligned trajectories of a ConvRNN with a low-rank and a "
+        "sparse RNN (Fig. 1C), as PNG files in DIRECTORY/report.",
+    )
+    q.add_argument("directory", type=Path, help="the sweep directory (of 'sweep run')")
+    q.add_argument("--report", type=Path, help="where the report goes (default DIRECTORY/report)")
+    q.add_argument("--jobs", type=int, default=-1, help="threads for the distances (-1: all)")
+    q.add_argument(
+        "--trials", type=_positive_int, default=1000, help="trials of the psychometric curves"
+    )
+    q.add_argument("--quiet", action="store_true", help="no progress bars")
+    q.set_defaults(func=sweep_report)
     return parser
 
 

@@ -19,6 +19,7 @@ either into a single ``(batch, N)`` vector for analyses.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import json
@@ -27,13 +28,14 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Protocol, Union, runtime_checkable
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
 from cordsneuro._atomic import atomic_path
+from cordsneuro._util import jsonable
 
 State = Union[Tensor, tuple[Tensor, ...]]  # noqa: UP007  (a runtime alias)
 
@@ -163,6 +165,27 @@ class Trajectory:
     def dt(self) -> float:
         return float(self.times[1] - self.times[0]) if len(self.times) > 1 else float(self.times[0])
 
+    def _map(self, fn: Callable[[Tensor], Any]) -> Trajectory:
+        def apply(value: Any) -> Any:
+            if isinstance(value, Tensor):
+                return fn(value)
+            if isinstance(value, tuple) and value and all(isinstance(v, Tensor) for v in value):
+                return tuple(fn(v) for v in value)
+            return value
+
+        return dataclasses.replace(
+            self, **{f.name: apply(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        )
+
+    def detach(self) -> Trajectory:
+        """The same trajectory with every tensor detached from the autograd graph."""
+        return self._map(lambda t: t.detach())
+
+    def numpy(self) -> Trajectory:
+        """The same trajectory with every tensor a NumPy array (detached, on the CPU), ready for
+        matplotlib: ``plt.plot(traj.times, traj.rates[0])``."""
+        return self._map(lambda t: t.detach().cpu().numpy())
+
 
 # ----------------------------------------------------------------------------- registry
 
@@ -187,7 +210,7 @@ def register_model(cls: type[DynamicalRNN]) -> type[DynamicalRNN]:
             extra = arguments.pop("kwargs", {}) if "kwargs" in signature.parameters else {}
             arguments.update(extra)
             object.__setattr__(self, "_config_owner", cls)
-            object.__setattr__(self, "config", {k: _jsonable(v) for k, v in arguments.items()})
+            object.__setattr__(self, "config", {k: jsonable(v) for k, v in arguments.items()})
         original_init(self, *args, **kwargs)
 
     cls.__init__ = __init__
@@ -195,20 +218,59 @@ def register_model(cls: type[DynamicalRNN]) -> type[DynamicalRNN]:
     return cls
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Tensor):
-        return value.detach().cpu().tolist()
-    if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (Path,)):
-        return str(value)
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise TypeError(f"constructor argument of type {type(value).__name__} cannot be saved")
+# ----------------------------------------------------------------------------- the interface
+
+
+@runtime_checkable
+class AnalysableModel(Protocol):
+    """What the analyses (:mod:`cordsneuro.analyses`) use of a model: every
+    :class:`DynamicalRNN` provides it, so a user's own subclass works with every analysis.
+
+    States are structured (a ``(batch, *shape)`` tensor, or a tuple of them, one per area) or
+    flat ``(batch, N)``; :meth:`step` and :meth:`velocity` accept both and answer in kind.
+    Times are in ms.
+    """
+
+    dt: float
+    state_shapes: tuple[tuple[int, ...], ...]
+
+    @property
+    def n_neurons(self) -> int: ...
+
+    @property
+    def tau(self) -> State: ...
+
+    @property
+    def alpha(self) -> State: ...
+
+    @property
+    def device(self) -> torch.device: ...
+
+    @property
+    def dtype(self) -> torch.dtype: ...
+
+    def initial_state(self, batch_size: int) -> State: ...
+
+    def flatten_state(self, state: State) -> Tensor: ...
+
+    def unflatten_state(self, flat: Tensor) -> State: ...
+
+    def drive(self, state: State, inputs: Tensor | None) -> State: ...
+
+    def readout(self, state: State) -> Tensor: ...
+
+    def velocity(self, state: State, inputs: Tensor | None = None) -> State: ...
+
+    def step(
+        self,
+        state: State,
+        inputs: Tensor | None = None,
+        *,
+        generator: torch.Generator | None = None,
+        noise: bool = True,
+    ) -> State: ...
+
+    def __call__(self, inputs: Tensor | None = None, **kwargs: Any) -> Trajectory: ...
 
 
 # ----------------------------------------------------------------------------- the core
@@ -236,9 +298,27 @@ class DynamicalRNN(nn.Module):
         Standard deviation σ of private Gaussian noise added to the drive. The noise added at
         each Euler step is ``σ · sqrt(2 / α) · ξ``, ``ξ ~ N(0, 1)`` i.i.d. per neuron and step,
         the discretisation of a continuous-time white-noise term of intensity σ² (Song, Yang &
-        Wang 2016): for a linear network the stationary variance it induces then does not
-        depend on dt. Noise is drawn only when ``noise_std > 0``; pass ``generator=`` to
-        :meth:`forward` for reproducible noise.
+        Wang 2016). For a leaky unit without recurrence (identity σ, no input) the stationary
+        variance of its rate is ``2σ² / (2 − α)``: σ² in the continuous-time limit (dt → 0),
+        slightly more at a finite step (α = 0.2: 1.11 σ²). Noise is drawn only when
+        ``noise_std > 0``; pass ``generator=`` to :meth:`forward` for reproducible noise.
+
+    Attributes
+    ----------
+    meta : dict
+        JSON-serialisable metadata kept with the model (default ``{}``), saved by :meth:`save`
+        into ``config.json`` under ``"meta"`` and restored by :func:`load`. Vision models
+        store ``{"preprocessing": {"mean": [...], "std": [...], "image_size": [H, W]},
+        "classes": [...], "dataset": ..., "stage": ...}`` there.
+
+    Notes
+    -----
+    What analyses use (the interface of :class:`AnalysableModel`): ``dt``, ``tau``, ``alpha``,
+    ``n_neurons``, ``state_shapes``, ``device``, ``dtype``, :meth:`initial_state`,
+    :meth:`flatten_state`, :meth:`unflatten_state`, :meth:`velocity` and :meth:`step` (on flat
+    or structured states), :meth:`drive`, :meth:`readout` and calling the model
+    (:meth:`forward`). A subclass that supplies :meth:`drive` and :meth:`readout` therefore
+    works with every analysis.
     """
 
     state_shapes: tuple[tuple[int, ...], ...]
@@ -263,6 +343,7 @@ class DynamicalRNN(nn.Module):
         self.noise_std = float(noise_std)
         self.dt = float(dt)
         self._tau_spec = tau
+        self.meta: dict[str, Any] = {}
 
     # -- set-up helpers for subclasses ------------------------------------------------------
 
@@ -326,10 +407,11 @@ class DynamicalRNN(nn.Module):
         """α = dt / τ per area (eq. 9)."""
         return map_state(lambda t: self.dt / t, self.tau)
 
-    def _device_dtype(self) -> tuple[torch.device, torch.dtype]:
-        for p in self.parameters():
-            return p.device, p.dtype
-        return torch.device("cpu"), torch.float32
+    @property
+    def device(self) -> torch.device:
+        """Device of the parameters (CPU for a model without parameters)."""
+        p = next(self.parameters(), None)
+        return torch.device("cpu") if p is None else p.device
 
     @property
     def dtype(self) -> torch.dtype:
@@ -339,9 +421,9 @@ class DynamicalRNN(nn.Module):
 
     def initial_state(self, batch_size: int) -> State:
         """The zero state ``(batch, *shape)`` per area."""
-        device, dtype = self._device_dtype()
         zeros = tuple(
-            torch.zeros(batch_size, *s, device=device, dtype=dtype) for s in self.state_shapes
+            torch.zeros(batch_size, *s, device=self.device, dtype=self.dtype)
+            for s in self.state_shapes
         )
         return zeros if self.n_areas > 1 else zeros[0]
 
@@ -362,6 +444,14 @@ class DynamicalRNN(nn.Module):
             for p, s in zip(torch.split(flat, sizes, dim=1), self.state_shapes)
         )
         return parts if self.n_areas > 1 else parts[0]
+
+    def is_flat(self, state: State) -> bool:
+        """Whether ``state`` is a flat ``(batch, N)`` tensor rather than the model's own
+        structure (a tuple per area, or one ``(batch, *state_shape)`` tensor). For a model whose
+        state is one vector area the two coincide (returns ``False``)."""
+        if not isinstance(state, Tensor) or state.ndim != 2 or state.shape[1] != self.n_neurons:
+            return False
+        return self.n_areas > 1 or tuple(self.state_shapes[0]) != (self.n_neurons,)
 
     def check_state(self, state: State, name: str = "state") -> None:
         parts = state if isinstance(state, tuple) else (state,)
@@ -398,10 +488,14 @@ class DynamicalRNN(nn.Module):
         return activate(x, self.activation, self.prelu_slope)
 
     def velocity(self, state: State, inputs: Tensor | None = None) -> State:
-        """dr/dt = (−r + σ(drive)) / τ, per ms (eq. 2), without noise."""
-        return map_state(
-            lambda r, d, t: (self.sigma(d) - r) / t, state, self.drive(state, inputs), self.tau
-        )
+        """dr/dt = (−r + σ(drive)) / τ, per ms (eq. 2), without noise.
+
+        ``state`` is structured (``(batch, *state_shape)``, a tuple per area) or flat
+        ``(batch, N)`` (see :meth:`is_flat`); the velocity comes back in the same form."""
+        flat = self.is_flat(state)
+        r = self.unflatten_state(state) if flat else state
+        v = map_state(lambda r, d, t: (self.sigma(d) - r) / t, r, self.drive(r, inputs), self.tau)
+        return self.flatten_state(v) if flat else v
 
     def update(
         self,
@@ -430,8 +524,15 @@ class DynamicalRNN(nn.Module):
         generator: torch.Generator | None = None,
         noise: bool = True,
     ) -> State:
-        """One Euler step: ``r ← (1 − α) r + α σ(drive + noise)`` (eq. 9)."""
-        return self.update(state, self.drive(state, inputs), generator=generator, noise=noise)
+        """One Euler step of ``dt`` ms: ``r ← (1 − α) r + α σ(drive + noise)`` (eq. 9).
+
+        ``state`` is structured or flat ``(batch, N)`` (see :meth:`is_flat`) and the new state
+        comes back in the same form. ``inputs`` is one step's input ``(batch, *input_shape)``
+        or ``None``; ``noise=False`` gives the deterministic map (used by analyses)."""
+        flat = self.is_flat(state)
+        r = self.unflatten_state(state) if flat else state
+        new = self.update(r, self.drive(r, inputs), generator=generator, noise=noise)
+        return self.flatten_state(new) if flat else new
 
     def _noise_like(self, d: Tensor, alpha: Tensor, generator: torch.Generator | None) -> Tensor:
         xi = torch.randn(d.shape, generator=generator, device=d.device, dtype=d.dtype)
@@ -466,33 +567,14 @@ class DynamicalRNN(nn.Module):
             recompute the rest in the backward pass (memory ∝ T / segment + segment).
         generator : torch.Generator, optional
             Source of the private noise.
+
+        Notes
+        -----
+        Inputs of another floating-point dtype (e.g. float64 arrays converted with
+        ``torch.from_numpy``) are cast to the model's dtype (:attr:`dtype`); NumPy arrays are
+        accepted and converted.
         """
-        if inputs is not None:
-            self.check_inputs(inputs)
-            batch, n_time = inputs.shape[0], inputs.shape[1]
-            if n_steps is not None and n_steps != n_time:
-                raise ValueError(
-                    f"n_steps ({n_steps}) must equal the inputs' time length ({n_time})"
-                )
-        else:
-            if n_steps is None or n_steps < 1:
-                raise ValueError(
-                    f"n_steps must be a positive int when inputs is None (got {n_steps!r})"
-                )
-            n_time = n_steps
-            batch = (
-                batch_size
-                if batch_size is not None
-                else (state_batch_size(state) if state is not None else 1)
-            )
-        if state is None:
-            state = self.initial_state(batch)
-        else:
-            self.check_state(state)
-            if state_batch_size(state) != batch:
-                raise ValueError(
-                    f"state has batch size {state_batch_size(state)}, inputs have {batch}"
-                )
+        inputs, state, n_time = self.prepare_run(inputs, state, n_steps, batch_size)
         if checkpoint_segment is not None and checkpoint_segment < 1:
             raise ValueError(f"checkpoint_segment must be >= 1 (got {checkpoint_segment})")
 
@@ -630,11 +712,16 @@ class DynamicalRNN(nn.Module):
         from cordsneuro import __version__
 
         directory = Path(directory)
-        _, dtype = self._device_dtype()
+        try:
+            meta = json.loads(json.dumps(self.meta))
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"model.meta must be JSON-serialisable ({err})") from err
         config = {
             "class": type(self).__name__,
+            "module": type(self).__module__,
             "arguments": self.config,
-            "dtype": str(dtype).removeprefix("torch."),
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "meta": meta,
             "cordsneuro_version": __version__,
         }
         with atomic_path(directory) as tmp:
@@ -645,11 +732,50 @@ class DynamicalRNN(nn.Module):
         return directory
 
 
-def load(directory: str | os.PathLike, map_location: str | torch.device = "cpu") -> DynamicalRNN:
-    """Rebuild any saved model from its directory (see :meth:`DynamicalRNN.save`)."""
-    from safetensors.torch import load_file
+#: Modules of the library that define saveable models, imported by name when :func:`load`
+#: meets a class that is not registered yet (so this module imports no subclass).
+MODEL_MODULES = (
+    "cordsneuro.models.recurrent",
+    "cordsneuro.models.cordsnet",
+    "cordsneuro.models.multiarea",
+)
 
-    import cordsneuro.models  # noqa: F401  (fills the registry)
+
+def model_class(name: str, module: str | None = None) -> type[DynamicalRNN]:
+    """The registered model class ``name`` (see :func:`register_model`).
+
+    A class not registered yet is looked for by importing ``module`` (the module recorded in a
+    saved ``config.json``) when it is part of the library or already imported, then the
+    library's :data:`MODEL_MODULES`. A user's own subclass is found once the module defining it
+    has been imported (``import my_models`` before ``cordsneuro.load``)."""
+    import importlib
+    import sys
+
+    if name in MODEL_REGISTRY:
+        return MODEL_REGISTRY[name]
+    candidates = (
+        [module] if module and (module.startswith("cordsneuro.") or module in sys.modules) else []
+    )
+    for mod in [*candidates, *MODEL_MODULES]:
+        if name in MODEL_REGISTRY:
+            break
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as err:
+            if err.name != mod:  # a module that exists but fails to import: say so
+                raise
+    if name not in MODEL_REGISTRY:
+        hint = f" (defined in {module!r}: import it first)" if module else ""
+        raise ValueError(
+            f"config.json names class {name!r}{hint}; known classes: {sorted(MODEL_REGISTRY)}"
+        )
+    return MODEL_REGISTRY[name]
+
+
+def load(directory: str | os.PathLike, map_location: str | torch.device = "cpu") -> DynamicalRNN:
+    """Rebuild any saved model from its directory (see :meth:`DynamicalRNN.save`), with its
+    ``meta``."""
+    from safetensors.torch import load_file
 
     directory = Path(directory)
     config_path, weights_path = directory / "config.json", directory / "weights.safetensors"
@@ -660,11 +786,8 @@ def load(directory: str | os.PathLike, map_location: str | torch.device = "cpu")
             )
     config = json.loads(config_path.read_text())
     name = config.get("class")
-    if name not in MODEL_REGISTRY:
-        raise ValueError(
-            f"config.json names class {name!r}; known classes: {sorted(MODEL_REGISTRY)}"
-        )
-    model = MODEL_REGISTRY[name](**config["arguments"])
+    model = model_class(name, config.get("module"))(**config["arguments"])
+    model.meta = dict(config.get("meta") or {})
     tensors = load_file(str(weights_path), device=str(map_location))
     expected = model.state_dict()
     missing = sorted(set(expected) - set(tensors))

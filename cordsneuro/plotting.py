@@ -600,3 +600,208 @@ def plot_attractor(
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_trial(
+    batch: Any,
+    dt: float,
+    trial: int = 0,
+    input_names: Sequence[str] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """The anatomy of one trial: its inputs, its target and the scored steps, with its epochs
+    shaded and named.
+
+    Parameters
+    ----------
+    batch : :class:`cordsneuro.tasks.Batch`
+        From :func:`cordsneuro.tasks.make_batch`: inputs ``(batch, time, n_inputs)``, targets
+        ``(batch, time)`` or ``(batch, time, n_outputs)``, mask ``(batch, time)`` and
+        ``trial_info`` with ``<epoch>_start`` / ``<epoch>_end`` in steps.
+    dt : float
+        The task's time step in ms (``task.dt``).
+    trial : int
+        Which trial of the batch to draw.
+    input_names : sequence of str, optional
+        One label per input channel (e.g. ``task.input_names``).
+    title : str, optional
+        Drawn above the inputs.
+    """
+    import numpy as np
+
+    inputs, targets, mask, info = batch
+    if not 0 <= trial < inputs.shape[0]:
+        raise ValueError(f"trial must lie in [0, {inputs.shape[0]}) (got {trial})")
+    plt = _pyplot()
+    length = int(info["length"][trial]) if "length" in info else inputs.shape[1]
+    t = dt * np.arange(1, length + 1)  # ms at the end of each step
+    fig, axes = plt.subplots(3, 1, figsize=(6.5, 4.5), sharex=True, height_ratios=[2, 1, 1])
+    x = inputs[trial, :length].detach().cpu().numpy()
+    for i in range(x.shape[1]):
+        axes[0].plot(t, x[:, i], lw=1, label=input_names[i] if input_names else f"input {i}")
+    axes[0].legend(fontsize=7, loc="best")
+    axes[0].set_ylabel("inputs")
+    if title:
+        axes[0].set_title(title, fontsize=9)
+    y = targets[trial, :length].detach().cpu().numpy()
+    axes[1].plot(t, y.reshape(length, -1), color="k" if y.ndim == 1 else None)
+    axes[1].set_ylabel("target")
+    m = mask[trial, :length].detach().cpu().numpy().astype(float)
+    axes[2].fill_between(t, m, step="pre", color="tab:green", alpha=0.5)
+    axes[2].set(ylabel="scored", xlabel="time (ms)", yticks=[0, 1])
+    epochs = [k[: -len("_start")] for k in info if k.endswith("_start")]
+    labels = axes[0].get_xaxis_transform()  # x in ms, y in axes fraction
+    for i, epoch in enumerate(epochs):
+        start, end = dt * info[f"{epoch}_start"][trial], dt * info[f"{epoch}_end"][trial]
+        if end <= start:
+            continue
+        for ax in axes:
+            ax.axvspan(start, end, color=f"C{i % 10}", alpha=0.08, lw=0)
+        # alternate heights so that the names of short neighbouring epochs do not overlap
+        axes[0].text(start, 0.98 - 0.09 * (i % 2), epoch, transform=labels, va="top", fontsize=7)
+    fig.tight_layout()
+
+
+# ----------------------------------------------------------------------------- comparisons
+
+#: Colours of the four architectures in the comparison figures (Fig. 1C, S2).
+ARCHITECTURE_COLOURS = {
+    "full": "#444444",
+    "lowrank": "#1b9e77",
+    "sparse": "#d95f02",
+    "conv": "#7570b3",
+}
+ARCHITECTURE_NAMES = {
+    "full": "fully connected",
+    "lowrank": "low-rank",
+    "sparse": "sparse",
+    "conv": "ConvRNN",
+}
+
+
+def plot_mds(
+    coordinates: Any,
+    architectures: Sequence[str],
+    trained: Sequence[bool],
+    title: str = "",
+    ax: Any = None,
+) -> Figure:
+    """Fig. S2C: networks placed by multidimensional scaling of their shape distances
+    (:func:`cordsneuro.analyses.similarity.mds_embedding`), coloured by architecture; trained
+    networks filled, untrained hollow.
+
+    Parameters
+    ----------
+    coordinates : array ``(K, 2)``
+    architectures : sequence of K names (``"full"``, ``"lowrank"``, ``"sparse"``, ``"conv"``)
+    trained : sequence of K bools
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    xy = np.asarray(coordinates, dtype=float)
+    if xy.ndim != 2 or xy.shape[1] != 2 or len(architectures) != len(xy) != len(trained):
+        raise ValueError(
+            f"coordinates must be (K, 2) with K architectures and K trained flags; got "
+            f"{xy.shape}, {len(architectures)}, {len(trained)}"
+        )
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.2, 4.0), constrained_layout=True)
+    else:
+        fig = ax.figure
+    for arch in dict.fromkeys(architectures):
+        colour = ARCHITECTURE_COLOURS.get(arch, "k")
+        for state in (True, False):
+            sel = np.array([a == arch and t == state for a, t in zip(architectures, trained)])
+            if not sel.any():
+                continue
+            ax.scatter(
+                xy[sel, 0], xy[sel, 1], s=28, edgecolors=colour, linewidths=1.2,
+                facecolors=colour if state else "none",
+                label=f"{ARCHITECTURE_NAMES.get(arch, arch)} ({'trained' if state else 'untrained'})",
+            )  # fmt: skip
+    ax.set(xlabel="MDS 1", ylabel="MDS 2")
+    ax.set_title(title, fontsize=9)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    return fig
+
+
+def plot_normalised_singular_values(
+    values: dict[str, Sequence[Any]], title: str = "", ax: Any = None
+) -> Figure:
+    """Fig. S2B: normalised singular values (σ_i / σ_1) of recurrent weights against the
+    normalised index i / N, one curve per network, coloured by architecture.
+
+    Parameters
+    ----------
+    values : dict
+        Architecture name → list of 1-D arrays (one per network, decreasing, from
+        :func:`cordsneuro.analyses.similarity.normalised_singular_values`).
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.2, 3.4), constrained_layout=True)
+    else:
+        fig = ax.figure
+    for arch, curves in values.items():
+        colour = ARCHITECTURE_COLOURS.get(arch, "k")
+        for k, sv in enumerate(curves):
+            sv = np.asarray(sv, dtype=float)
+            ax.plot(
+                np.arange(1, len(sv) + 1) / len(sv), sv, color=colour, lw=1, alpha=0.7,
+                label=ARCHITECTURE_NAMES.get(arch, arch) if k == 0 else None,
+            )  # fmt: skip
+    ax.set(xlabel="normalised index i / N", ylabel="σ_i / σ_1", title=title)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_aligned_trajectories(
+    alignment: Any,
+    labels: tuple[str, str],
+    lengths: Sequence[int] | None = None,
+    conditions: Sequence[float] | None = None,
+    ax: Any = None,
+) -> Figure:
+    """Fig. 1C: two networks' trajectories in their shared CCA space
+    (:func:`cordsneuro.analyses.similarity.cca_align`): the first network solid, the second
+    dashed, each trial coloured by its condition.
+
+    Parameters
+    ----------
+    alignment : Alignment
+        ``x`` and ``y`` of shape ``(trials, time, ≥ 2)``, ``correlations``.
+    labels : (str, str)
+        Names of the two networks.
+    lengths : sequence of int, optional
+        Steps of each trial (padding after it is not drawn).
+    conditions : sequence of float, optional
+        One value per trial for the colour.
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    x, y = np.asarray(alignment.x), np.asarray(alignment.y)
+    trials, steps = x.shape[:2]
+    lengths = np.full(trials, steps) if lengths is None else np.asarray(lengths)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.4, 4.0), constrained_layout=True)
+    else:
+        fig = ax.figure
+    cmap = plt.get_cmap("coolwarm")
+    c = np.zeros(trials) if conditions is None else np.asarray(conditions, dtype=float)
+    span = float(np.ptp(c)) or 1.0
+    for i in range(trials):
+        colour = cmap((c[i] - c.min()) / span) if conditions is not None else "k"
+        n = int(lengths[i])
+        ax.plot(x[i, :n, 0], x[i, :n, 1], "-", color=colour, lw=1, alpha=0.8)
+        ax.plot(y[i, :n, 0], y[i, :n, 1], "--", color=colour, lw=1, alpha=0.8)
+    ax.plot([], [], "-", color="k", label=labels[0])
+    ax.plot([], [], "--", color="k", label=labels[1])
+    r = alignment.correlations
+    ax.set(xlabel=f"CC 1 (r = {r[0]:.2f})", ylabel=f"CC 2 (r = {r[1]:.2f})")
+    ax.legend(fontsize=7)
+    return fig

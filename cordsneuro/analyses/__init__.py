@@ -13,6 +13,10 @@ Names are imported lazily (``import cordsneuro.analyses`` does not import torch 
   :func:`describe_attractor`
 - dimensionality (eq. 3, Fig. 4C): :class:`PCA`, :func:`participation_ratio`,
   :func:`cumulative_variance_explained`
+- similarity (Table S2, Fig. 1C, S2): :class:`LinearMetric`, :func:`pairwise_distances`,
+  :func:`cca_align`, :func:`mds_embedding`, :func:`normalised_singular_values`
+- complexity (Fig. 2C): the submodule :mod:`cordsneuro.analyses.complexity` (MACs and
+  parameters of any module, torchvision models and CordsNet)
 """
 
 from __future__ import annotations
@@ -50,18 +54,29 @@ _LAZY = {
     "PCA": "dimensionality",
     "participation_ratio": "dimensionality",
     "cumulative_variance_explained": "dimensionality",
+    # similarity
+    "LinearMetric": "similarity",
+    "pairwise_distances": "similarity",
+    "cca_align": "similarity",
+    "mds_embedding": "similarity",
+    "normalised_singular_values": "similarity",
 }
 
-__all__ = sorted(_LAZY)
+_SUBMODULES = ("regimes", "spectra", "fixed_points", "dimensionality", "similarity", "complexity")
+
+__all__ = sorted([*_LAZY, *_SUBMODULES])
 
 
 def __getattr__(name: str):
     if name in _LAZY:
         value = getattr(importlib.import_module(f"cordsneuro.analyses.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'cordsneuro.analyses' has no attribute {name!r}")
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"cordsneuro.analyses.{name}")
+    else:
+        raise AttributeError(f"module 'cordsneuro.analyses' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def __dir__():
-    return sorted([*__all__, "regimes", "spectra", "fixed_points", "dimensionality"])
+    return __all__

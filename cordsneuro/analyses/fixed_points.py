@@ -117,9 +117,9 @@ def sample_states(
             )
         else:
             n_steps = max(2, int(round(duration / model.dt)))
-            device, dtype = model._device_dtype()
-            start = torch.randn(n_trials, model.n_neurons, generator=g).to(device, dtype)
-            drive = inputs.to(device, dtype).expand(n_trials, n_steps, *inputs.shape)
+            start = torch.randn(n_trials, model.n_neurons, generator=g)
+            start = start.to(model.device, model.dtype)
+            drive = inputs.to(model.device, model.dtype).expand(n_trials, n_steps, *inputs.shape)
             with torch.no_grad():
                 traj = model(drive, state=model.unflatten_state(start))
             flat = _flatten_rates(traj.rates)
@@ -194,7 +194,7 @@ def _speed_fn(model: nn.Module, inputs: Tensor | None):
             if inputs is None
             else inputs.reshape(1, *inputs.shape).expand(flat.shape[0], *inputs.shape)
         )
-        return model.flatten_state(model.velocity(model.unflatten_state(flat), h))
+        return model.velocity(flat, h)
 
     return velocity
 
@@ -265,7 +265,7 @@ def find_fixed_points(
     if x0.shape[0] < 1 or not bool(torch.isfinite(x0).all()):
         raise ValueError("initial_states must hold at least one finite state")
     if device is None:
-        device = model._device_dtype()[0]
+        device = model.device
     clone = copy.deepcopy(model).to(device=device, dtype=dtype).requires_grad_(False)
     h = None if inputs is None else inputs.to(device=device, dtype=dtype)
     velocity = _speed_fn(clone, h)
@@ -345,7 +345,7 @@ def _stability(
 
         def single(flat: Tensor) -> Tensor:
             hb = None if h is None else h.reshape(1, *h.shape)
-            return model.flatten_state(model.velocity(model.unflatten_state(flat[None]), hb))[0]
+            return model.velocity(flat[None], hb)[0]
 
         for i, point in enumerate(points):
             jac = torch.func.jacfwd(single)(point).detach().cpu().numpy()

@@ -51,9 +51,10 @@ def _check_duration(name: str, value: float, dt: float, minimum_steps: int = 1) 
 
 
 def _random_states(model: nn.Module, n_trials: int, init_std: float, seed: int) -> Tensor:
-    device, dtype = model._device_dtype()
     g = torch.Generator().manual_seed(seed)
-    return (init_std * torch.randn(n_trials, model.n_neurons, generator=g)).to(device, dtype)
+    return (init_std * torch.randn(n_trials, model.n_neurons, generator=g)).to(
+        model.device, model.dtype
+    )
 
 
 def simulate_autonomous(
@@ -194,7 +195,7 @@ def largest_lyapunov_exponent(
     h = None if inputs is None else inputs.reshape(1, *inputs.shape).expand(batch, *inputs.shape)
 
     def euler(flat: Tensor) -> Tensor:
-        return flat + model.dt * model.flatten_state(model.velocity(model.unflatten_state(flat), h))
+        return model.step(flat, h, noise=False)
 
     g = torch.Generator().manual_seed(seed + 1)
     v = torch.randn(x.shape, generator=g).to(x)

@@ -32,16 +32,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from cordsneuro.models.cordsnet import (
-    AREA_CHANNELS,
-    DEPTHS,
-    STEM_CHANNELS,
-    STEM_KERNEL,
-    STEM_PADDING,
-    STEM_STRIDE,
-    _is_stage_start,
-    _pair,
-)
+from cordsneuro._util import make_generator, pair
+from cordsneuro.models.wiring import STEM_KERNEL, STEM_POOL, ConvSpec, check_depth, cordsnet_wiring
 
 __all__ = ["CordsNetCNN", "fold_batchnorm", "fold_conv_bn"]
 
@@ -87,22 +79,27 @@ class CordsNetCNN(nn.Module):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        if depth not in DEPTHS or isinstance(depth, bool):
-            raise ValueError(f"depth must be one of {DEPTHS}, got {depth!r}")
-        size = _pair(image_size)
+        depth = check_depth(depth)
+        size = pair(image_size)
         if min(size) < STEM_KERNEL:
             raise ValueError(f"image_size must be at least {STEM_KERNEL} (got {size})")
         self.depth, self.in_channels, self.num_classes = depth, in_channels, num_classes
         self.image_size = size
         self.batchnorm = batchnorm
-        channels = AREA_CHANNELS[:depth]
-        g = torch.Generator().manual_seed(
-            int(seed) if seed is not None else int(torch.seed() % 2**63)
-        )
+        #: The wiring table shared with CordsNet (:mod:`cordsneuro.models.wiring`).
+        self.wiring = wiring = cordsnet_wiring(depth, in_channels, num_classes, size)
+        g = make_generator(seed)
 
-        def conv(c_in: int, c_out: int, k: int, stride: int, padding: int) -> nn.Conv2d:
-            layer = nn.Conv2d(c_in, c_out, k, stride, padding, bias=not batchnorm)
-            bound = 1 / math.sqrt(c_in * k * k)
+        def conv(spec: ConvSpec) -> nn.Conv2d:
+            layer = nn.Conv2d(
+                spec.in_channels,
+                spec.out_channels,
+                spec.kernel,
+                spec.stride,
+                spec.padding,
+                bias=not batchnorm,
+            )
+            bound = 1 / math.sqrt(spec.in_channels * spec.kernel**2)
             with torch.no_grad():
                 layer.weight.copy_(torch.rand(layer.weight.shape, generator=g) * 2 * bound - bound)
                 if layer.bias is not None:
@@ -112,31 +109,27 @@ class CordsNetCNN(nn.Module):
         def norm(c: int) -> nn.Module:
             return nn.BatchNorm2d(c) if batchnorm else nn.Identity()
 
-        self.stem = conv(in_channels, STEM_CHANNELS, STEM_KERNEL, STEM_STRIDE, STEM_PADDING)
-        self.stem_norm = norm(STEM_CHANNELS)
-        self.stem_pool = nn.AvgPool2d(kernel_size=3, stride=2, padding=1)
-        self.input_skip = conv(STEM_CHANNELS, STEM_CHANNELS, 3, 1, 1)
+        self.stem = conv(wiring.stem)
+        self.stem_norm = norm(wiring.stem.out_channels)
+        self.stem_pool = nn.AvgPool2d(*STEM_POOL)
+        self.input_skip = conv(wiring.input_skip)
         if batchnorm:  # unnormalised in the authors' step-1 model, but biased once folded
             self.input_skip.bias = None
         self.feedforward = nn.ModuleList()
         self.feedforward_norm = nn.ModuleList()
         self.recurrent = nn.ModuleList()
         self.recurrent_norm = nn.ModuleList()
-        c_prev = STEM_CHANNELS
-        for i, c in enumerate(channels):
-            self.feedforward.append(conv(c_prev, c, 3, 2 if _is_stage_start(i) else 1, 1))
-            self.feedforward_norm.append(norm(c))
-            self.recurrent.append(conv(c, c, 3, 1, 1))
-            self.recurrent_norm.append(norm(c))
-            c_prev = c
-        self.skip = nn.ModuleList(
-            conv(channels[2 * k - 1], channels[2 * k + 1], 1, 2, 0) for k in range(1, depth // 2)
-        )
-        self.skip_norm = nn.ModuleList(norm(channels[2 * k + 1]) for k in range(1, depth // 2))
+        for area in wiring.areas:
+            self.feedforward.append(conv(area.feedforward))
+            self.feedforward_norm.append(norm(area.channels))
+            self.recurrent.append(conv(area.recurrent))
+            self.recurrent_norm.append(norm(area.channels))
+        self.skip = nn.ModuleList(conv(spec) for spec in wiring.skips)
+        self.skip_norm = nn.ModuleList(norm(spec.out_channels) for spec in wiring.skips)
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(channels[-1], num_classes)
+        self.fc = nn.Linear(wiring.readout_features, num_classes)
         with torch.no_grad():
-            bound = 1 / math.sqrt(channels[-1])
+            bound = 1 / math.sqrt(wiring.readout_features)
             self.fc.weight.copy_(torch.rand(self.fc.weight.shape, generator=g) * 2 * bound - bound)
             self.fc.bias.zero_()
 
@@ -153,12 +146,13 @@ class CordsNetCNN(nn.Module):
             )
         stem = self.stem_pool(self.stem_norm(self.stem(images)))
         x: list[Tensor] = []
-        for i in range(self.depth):
+        for area in self.wiring.areas:
+            i = area.index
             if i == 0:
                 h = stem
             elif i == 1:
                 h = x[0] + self.input_skip(stem)
-            elif _is_stage_start(i):
+            elif area.skip is None:  # first area of a stage
                 h = x[i - 1] + x[i - 2]
             else:
                 k = (i - 3) // 2

@@ -32,12 +32,17 @@ import re
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
 from cordsneuro._atomic import atomic_path
-from cordsneuro.models.cordsnet import DEPTHS, CordsNet, area_sizes
+from cordsneuro.models.weights import WEIGHTS, WeightsEntry
+from cordsneuro.models.wiring import DEPTHS, cordsnet_wiring
+
+if TYPE_CHECKING:
+    from cordsneuro.models.cordsnet import CordsNet
 
 __all__ = [
     "CHECKPOINT_BLOB_ID",
@@ -47,15 +52,15 @@ __all__ = [
     "convert_published_state_dict",
     "ensure_checkpoint",
     "git_blob_id",
+    "infer_config",
     "load_published_weights",
-    "build_with_weights",
+    "read_state_dict",
 ]
 
-CHECKPOINT_NAME = "cordsnetr8.pth"
-#: Raw URL of the checkpoint in the authors' repository (default branch ``main``).
-CHECKPOINT_URL = f"https://raw.githubusercontent.com/wmws2/cordsnet/main/{CHECKPOINT_NAME}"
-#: The git blob id the authors' repository records for ``cordsnetr8.pth``.
-CHECKPOINT_BLOB_ID = "94ed91f2c3eaefb1666ee12dc3cab01513f69143"
+_R8 = WEIGHTS[("imagenet", 8)]
+#: The published CordsNet-R8 checkpoint's file name, raw URL and git blob id (its entry of
+#: :data:`~cordsneuro.models.weights.WEIGHTS`).
+CHECKPOINT_NAME, CHECKPOINT_URL, CHECKPOINT_BLOB_ID = _R8.filename, _R8.url, _R8.blob_id
 
 _RENAME = (
     ("inp_conv.", "stem."),
@@ -84,7 +89,7 @@ def git_blob_id(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def _download(url: str, dest: Path) -> None:
+def _download(url: str, dest: Path, blob_id: str) -> None:
     """Download ``url`` to a temporary file next to ``dest``, verify it, then rename."""
     from tqdm.auto import tqdm
 
@@ -98,15 +103,18 @@ def _download(url: str, dest: Path) -> None:
                     out.write(chunk)
                     bar.update(len(chunk))
         blob = git_blob_id(tmp)
-        if blob != CHECKPOINT_BLOB_ID:
+        if blob != blob_id:
             raise ValueError(
-                f"corrupted download of {url}: git blob id {blob}, expected {CHECKPOINT_BLOB_ID} "
+                f"corrupted download of {url}: git blob id {blob}, expected {blob_id} "
                 f"(the file was discarded; try again, or download it by hand to {dest})"
             )
 
 
-def ensure_checkpoint(download: bool = True) -> Path:
-    """Path of the verified published checkpoint, downloading it into :func:`cache_dir` once.
+def ensure_checkpoint(download: bool = True, entry: WeightsEntry | None = None) -> Path:
+    """Path of a verified published checkpoint, downloading it into :func:`cache_dir` once.
+
+    ``entry`` is a :class:`~cordsneuro.models.weights.WeightsEntry` (default: CordsNet-R8 on
+    ImageNet).
 
     Raises
     ------
@@ -115,28 +123,28 @@ def ensure_checkpoint(download: bool = True) -> Path:
     ValueError
         The cached or downloaded file is not the published one (git blob id differs).
     """
-    path = cache_dir() / CHECKPOINT_NAME
+    entry = WEIGHTS[("imagenet", 8)] if entry is None else entry
+    path = cache_dir() / entry.filename
     if not path.is_file():
         if not download:
-            raise FileNotFoundError(_where_to_put(path, "download=False"))
+            raise FileNotFoundError(_where_to_put(path, entry, "download=False"))
         try:
-            _download(CHECKPOINT_URL, path)
+            _download(entry.url, path, entry.blob_id)
         except OSError as err:  # URLError, timeouts, DNS failures are OSErrors
-            raise FileNotFoundError(_where_to_put(path, f"download failed: {err}")) from err
+            raise FileNotFoundError(_where_to_put(path, entry, f"download failed: {err}")) from err
     blob = git_blob_id(path)
-    if blob != CHECKPOINT_BLOB_ID:
+    if blob != entry.blob_id:
         raise ValueError(
             f"{path} is corrupted or not the published checkpoint: git blob id {blob}, expected "
-            f"{CHECKPOINT_BLOB_ID}. Delete it to download it again, or replace it with "
-            f"{CHECKPOINT_URL}"
+            f"{entry.blob_id}. Delete it to download it again, or replace it with {entry.url}"
         )
     return path
 
 
-def _where_to_put(path: Path, why: str) -> str:
+def _where_to_put(path: Path, entry: WeightsEntry, why: str) -> str:
     return (
-        f"the published CordsNet-R8 checkpoint is not in the cache ({why}). Download "
-        f"{CHECKPOINT_URL} (git blob {CHECKPOINT_BLOB_ID}) and put it at {path} "
+        f"the published CordsNet-R{entry.depth} checkpoint is not in the cache ({why}). "
+        f"Download {entry.url} (git blob {entry.blob_id}) and put it at {path} "
         f"(the cache directory is $CORDSNEURO_HOME, default ~/.cache/cordsneuro), or pass "
         f"weights=<path to the file>"
     )
@@ -163,7 +171,8 @@ def convert_published_state_dict(state_dict: Mapping[str, Tensor]) -> dict[str, 
     return out
 
 
-def _read(path: str | os.PathLike) -> dict[str, Tensor]:
+def read_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
+    """Read an authors'-format ``.pth`` state dict safely (``weights_only=True``)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"weights file {path} does not exist")
@@ -177,25 +186,36 @@ def _read(path: str | os.PathLike) -> dict[str, Tensor]:
 
 
 def infer_config(state_dict: Mapping[str, Tensor]) -> dict:
-    """``depth``, ``in_channels``, ``num_classes`` and ``image_size`` of a converted state dict
-    (the image size from the first area's bias grid, assuming a square input)."""
+    """``depth``, ``in_channels``, ``num_classes`` and ``image_size`` of a converted state dict.
+
+    The image size is the one whose wiring (:func:`~cordsneuro.models.wiring.cordsnet_wiring`)
+    gives every tensor of the state dict its shape; the state dict fixes it only up to the
+    stem's rounding (4 sizes give the same grids), so 224 is preferred, then the largest."""
     depth = len({m.group(1) for k in state_dict if (m := re.match(r"recurrent\.(\d+)\.", k))})
-    config = {"depth": depth}
+    config: dict = {"depth": depth}
     stem = state_dict.get("stem.parametrizations.weight.original1")
     if stem is not None:
         config["in_channels"] = int(stem.shape[1])
     fc_bias = state_dict.get("fc.bias")
     if fc_bias is not None:
         config["num_classes"] = int(fc_bias.shape[0])
-    grids = [tuple(v.shape[1:]) for k, v in state_dict.items() if k.startswith("area_bias.")]
-    if depth in DEPTHS and len(grids) == depth and grids[0][0] == grids[0][1]:
-        side = grids[0][0]
-        for size in (224, 4 * side, 4 * side - 1, 4 * side - 2, 4 * side - 3):
-            if area_sizes(size, depth) == [
-                tuple(state_dict[f"area_bias.{i}"].shape[1:]) for i in range(depth)
-            ]:
-                config["image_size"] = size
-                break
+    grid = state_dict.get("area_bias.0")
+    if depth not in DEPTHS or len(config) != 3 or grid is None or grid.ndim != 3:
+        return config
+    shapes = {k: tuple(v.shape) for k, v in state_dict.items()}
+
+    def candidates(side: int) -> list[int]:
+        sizes = [4 * side, 4 * side - 1, 4 * side - 2, 4 * side - 3]
+        return [224, *sizes] if 224 in sizes else sizes
+
+    for h in candidates(int(grid.shape[1])):
+        for w in candidates(int(grid.shape[2])):
+            if h < 1 or w < 1:
+                continue
+            wiring = cordsnet_wiring(depth, config["in_channels"], config["num_classes"], (h, w))
+            if wiring.parameter_shapes() == shapes:
+                config["image_size"] = h if h == w else (h, w)
+                return config
     return config
 
 
@@ -205,7 +225,7 @@ def load_published_weights(
     """Load an authors'-format checkpoint (a path or a state dict) into ``model``.
 
     Raises ``ValueError`` listing missing / unexpected keys and every shape mismatch."""
-    state = _read(source) if not isinstance(source, Mapping) else dict(source)
+    state = read_state_dict(source) if not isinstance(source, Mapping) else dict(source)
     converted = convert_published_state_dict(state)
     expected = model.state_dict()
     missing = sorted(set(expected) - set(converted))
@@ -226,31 +246,3 @@ def load_published_weights(
             raise ValueError(f"checkpoint entry {k} contains NaN or Inf")
     model.load_state_dict(converted)
     return model
-
-
-def build_with_weights(depth: int, weights: str | os.PathLike | None = None, **kwargs) -> CordsNet:
-    """Builder behind :func:`~cordsneuro.models.cordsnet.cordsnet_r2` … ``cordsnet_r8``."""
-    if weights is None:
-        return CordsNet(depth, **kwargs)
-    if isinstance(weights, str) and weights == "imagenet":
-        if depth != 8:
-            raise ValueError(
-                f"no published ImageNet weights for CordsNet-R{depth}: the authors released "
-                f"CordsNet-R8 only (use cordsnet_r8(weights='imagenet'))"
-            )
-        path = ensure_checkpoint()
-    elif isinstance(weights, (str, os.PathLike)):
-        path = Path(weights)
-    else:
-        raise TypeError(
-            f"weights must be None, 'imagenet' or a path (got {type(weights).__name__})"
-        )
-    state = _read(path)
-    config = infer_config(convert_published_state_dict(state))
-    if config.get("depth") != depth:
-        raise ValueError(f"{path} holds a CordsNet-R{config.get('depth')}, not R{depth}")
-    for key in ("in_channels", "num_classes", "image_size"):
-        if key in config:
-            kwargs.setdefault(key, config[key])
-    model = CordsNet(depth, **kwargs)
-    return load_published_weights(model, state).eval()

@@ -401,8 +401,8 @@ class ConvRNN(SingleAreaRNN):
     def recurrent_matrix(self) -> Tensor:
         """Dense ``N × N`` matrix of the convolution (Appendix B.1), built from the kernel by
         scattering each tap to its (output, input) positions: no forward pass per unit vector
-        (:func:`cordsneuro.analyses.spectra.conv_matrix`)."""
-        from cordsneuro.analyses.spectra import conv_matrix
+        (:func:`cordsneuro.models.convolution.conv_matrix`)."""
+        from cordsneuro.models.convolution import conv_matrix
 
         mode = "circular" if self.padding == "circular" else "zeros"
         return conv_matrix(self.kernel, self.grid[1:], padding=self.pad, padding_mode=mode)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from cordsneuro._util import torch_generator
+from cordsneuro._util import make_generator
 from cordsneuro.tasks.base import LOWER_IS_BETTER
 from cordsneuro.tasks.batching import Batch
 from cordsneuro.tasks.task import resolve
@@ -104,7 +104,7 @@ def run_model(
     device = next(model.parameters()).device
     generator = None
     if getattr(model, "noise_std", 0) > 0:
-        generator = torch_generator(device, EVAL_SEED if generator_seed is None else generator_seed)
+        generator = make_generator(EVAL_SEED if generator_seed is None else generator_seed, device)
     outs = []
     for start in range(0, len(batch), chunk):
         inputs = batch.inputs[start : start + chunk].to(device)

@@ -61,7 +61,7 @@ def save_checkpoint(
                 if isinstance(value, Tensor):
                     tensors[f"optimizer.{index}.{key}"] = value.detach().cpu().contiguous()
                 else:
-                    scalars.setdefault(str(index), {})[key] = jsonable(value)
+                    scalars.setdefault(str(index), {})[key] = jsonable(value, strict=False)
         save_file(tensors, str(tmp / "state.safetensors"))
         record = {
             "format": FORMAT,

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from cordsneuro.training.loss import weighted_loss
-from cordsneuro.training.trainer import TrainResult, _diverged, _prepare, _shown
+from cordsneuro.training.trainer import TrainResult, _diverged, _prepare
 
 __all__ = ["train_many"]
 

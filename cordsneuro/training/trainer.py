@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from cordsneuro._util import torch_generator
+from cordsneuro._util import make_generator
 from cordsneuro.dynamics import DynamicalRNN
 from cordsneuro.training.checkpoint import Progress, load_checkpoint, save_checkpoint
 from cordsneuro.training.loss import rate_penalty, weight_penalty, weighted_loss
@@ -246,7 +246,7 @@ class _Run:
             model.parameters(), lr=settings["lr"], weight_decay=settings["weight_decay"],
             fused=fused or None,
         )  # fmt: skip
-        self.noise = torch_generator(self.device, settings["seed"])
+        self.noise = make_generator(settings["seed"], self.device)
         task.seed(settings["seed"])
         self.eval_batch = task.copy().batch(settings["eval_trials"], seed=settings["eval_seed"])
         self.state = Progress(0, 0.0, {"step": [], "loss": [], "evaluations": []}, False)

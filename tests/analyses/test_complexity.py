@@ -17,6 +17,7 @@ from torch.nn import functional as F
 
 from cordsneuro.analyses.complexity import (
     PAPER_STEPS,
+    agreement,
     build_torchvision_model,
     complexity_table,
     cordsnet_complexity,
@@ -26,7 +27,6 @@ from cordsneuro.analyses.complexity import (
     count_macs,
     count_parameters,
     format_table,
-    summarize,
     torchvision_complexity,
     torchvision_models,
     torchvision_weights,
@@ -176,7 +176,7 @@ def test_every_torchvision_model_and_weights_agree_with_recorded_ops():
     rows = torchvision_complexity(all_weights=True)
     assert {r.name for r in rows} == set(names)
     _check_against_torchvision(rows)
-    summary = summarize(rows)
+    summary = agreement(rows)
     assert summary.agrees and summary.params_equal == summary.n_rows == len(rows)
 
 
@@ -200,7 +200,7 @@ def test_cordsnet_layers_match_hand_counts():
     layers = {layer.name: layer for layer in cordsnet_layers(2, steps=10, image_size=224)}
     assert layers["stem"].macs == 3 * 49 * 64 * 112 * 112  # 7×7/2 → 112², 64 channels
     conv56 = 64 * 9 * 64 * 56 * 56  # every 3×3 64 → 64 convolution at 56²
-    for name in ("area1.feedforward", "area1.recurrent", "input_skip", "area2.recurrent"):
+    for name in ("area0.feedforward", "area0.recurrent", "input_skip", "area1.recurrent"):
         assert layers[name].macs == conv56
     assert layers["readout"].macs == 64 * 1000
     # fast path per step: two recurrent convolutions and area 2's feedforward convolution
@@ -338,7 +338,7 @@ def test_cli_complexity(tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert code == 0
-    assert "resnet18" in out and "CordsNet-R2" in out and "holds" in out
+    assert "resnet18" in out and "CordsNet-R2" in out and "within 2%" in out
     assert csv_path.exists() and png.stat().st_size > 0
     for bad in (["--steps", "0"], ["--image-size", "-3"], ["--steps", "2.5"]):
         with pytest.raises(SystemExit) as err:
@@ -365,7 +365,7 @@ def test_bad_input():
         cordsnet_complexity(2, image_size=0)
     with pytest.raises(ValueError, match="image_size must be a positive integer"):
         complexity_table(image_size=-224)
-    with pytest.raises(ValueError, match="depth must be one of 2, 4, 6, 8"):
+    with pytest.raises(ValueError, match=r"depth must be one of \(2, 4, 6, 8\)"):
         cordsnet_layers(3)
     with pytest.raises(ValueError, match="stimuli must be <= steps"):
         cordsnet_layers(2, steps=5, stimuli=6)

@@ -265,6 +265,8 @@ def test_xarray_recording(r4):
     assert da.shape == (2, 3, 2 * n)
     assert list(da.time_bin_end.values) == [4.0, 8.0]
     assert list(da.time_bin_start.values) == [2.0, 6.0]
+    assert list(da.time_bin.values) == [4.0, 8.0]  # indexed in ms
+    assert da.sel(time_bin=8.0).shape == (3, 2 * n)
     assert set(da.area.values.tolist()) == {2, 3}
     k = n + 5 * 16 + 2 * 4 + 1  # area 3, channel 5, row 2, col 1
     assert (int(da.area[k]), int(da.channel[k]), int(da.row[k]), int(da.col[k])) == (3, 5, 2, 1)

@@ -3,6 +3,7 @@ verification and clear errors. No network: downloads are served by a fake urlope
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from cordsneuro.models.pretrained import (
     git_blob_id,
     load_published_weights,
 )
+from cordsneuro.models.weights import WEIGHTS, get_weights
 
 WN = ".parametrizations.weight.original"
 
@@ -117,7 +119,10 @@ def served_checkpoint(tmp_path, monkeypatch):
     monkeypatch.setenv("CORDSNEURO_HOME", str(tmp_path / "cache"))
     src = tmp_path / "served.pth"
     torch.save(published_state_dict(8, seed=3), src)
-    monkeypatch.setattr(pretrained, "CHECKPOINT_BLOB_ID", git_blob_id(src))
+    entry = WEIGHTS[("imagenet", 8)]
+    monkeypatch.setitem(
+        WEIGHTS, ("imagenet", 8), dataclasses.replace(entry, blob_id=git_blob_id(src))
+    )
     calls = []
 
     def fake_urlopen(url, timeout=None):
@@ -138,6 +143,38 @@ def test_imagenet_weights_download_once_verify_and_load(served_checkpoint, tmp_p
     assert len(calls) == 1
     sd = torch.load(src, weights_only=True)
     assert model.area_bias[3].equal(sd["conv_bias.3"])
+    # the registry's metadata comes with the model
+    entry = get_weights("imagenet", 8)
+    assert model.meta["preprocessing"]["mean"] == [0.485, 0.456, 0.406]
+    assert model.meta["preprocessing"]["image_size"] == [224, 224]
+    assert len(model.meta["classes"]) == entry.num_classes == 1000
+    assert sum(p.numel() for p in model.parameters()) == entry.num_params
+
+
+def test_classify_applies_the_checkpoints_preprocessing(tmp_path):
+    torch.manual_seed(0)
+    model = cordsnet_r2(num_classes=3, image_size=32, seed=0)
+    model.meta = {
+        "preprocessing": {"mean": [0.5, 0.4, 0.3], "std": [0.2, 0.25, 0.3], "image_size": [32, 32]},
+        "classes": ["cat", "dog", "owl"],
+    }
+    raw = torch.rand(2, 3, 48, 40)  # raw images in [0, 1] of another size
+    resized = torch.nn.functional.interpolate(
+        raw, size=(32, 32), mode="bilinear", antialias=True, align_corners=False
+    )
+    mean = torch.tensor([0.5, 0.4, 0.3]).reshape(3, 1, 1)
+    std = torch.tensor([0.2, 0.25, 0.3]).reshape(3, 1, 1)
+    expected = model.simulate((resized - mean) / std, record_steps=[-1]).outputs[:, -1]
+    logits, names = model.classify(raw, return_names=True)
+    torch.testing.assert_close(logits, expected)
+    assert names == [["cat", "dog", "owl"][i] for i in expected.argmax(1).tolist()]
+    # saved with its meta, a directory rebuilds it through the builder alone
+    model.save(tmp_path / "r2")
+    again = cordsnet_r2(weights=tmp_path / "r2")
+    assert again.meta == model.meta
+    torch.testing.assert_close(again.classify(raw), logits)
+    with pytest.raises(ValueError, match="not CordsNet-R4"):
+        cordsnet_r4(weights=tmp_path / "r2")
 
 
 def test_corrupted_download_is_refused(served_checkpoint, tmp_path, monkeypatch):
@@ -171,6 +208,8 @@ def test_offline_error_says_where_to_put_the_file(tmp_path, monkeypatch):
 
 
 def test_bad_weights_arguments(tmp_path):
+    with pytest.raises(ValueError, match="did you mean 'imagenet'"):
+        cordsnet_r8(weights="imagnet")
     with pytest.raises(ValueError, match="R8 only"):
         cordsnet_r2(weights="imagenet")
     with pytest.raises(FileNotFoundError):
