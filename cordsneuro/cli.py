@@ -213,6 +213,70 @@ def sweep_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def vision_train(args: argparse.Namespace) -> int:
+    """``cordsneuro vision train``: one stage of the CordsNet training method, all of steps
+    1–4, or a Table 1 control (Section 3, Fig. 2B, Table S4)."""
+    from cordsneuro.training.vision import distributed
+    from cordsneuro.training.vision.pipeline import (
+        METHOD,
+        Preempted,
+        RunSpec,
+        StageError,
+        run_method,
+        run_stage,
+    )
+
+    depth = {"r2": 2, "r4": 4, "r6": 6, "r8": 8}[args.model]
+    overrides = {
+        "epochs": args.epochs,
+        "lr": args.lr,
+        "batch_size": args.batch_size,
+        "clip": args.clip,
+        "weight_decay": args.weight_decay,
+    }
+    try:
+        run = RunSpec(
+            args.dataset,
+            args.out,
+            depth=depth,
+            root=args.root,
+            image_size=args.image_size,
+            download=args.download,
+            seed=args.seed,
+            workers=args.workers,
+            precision=args.precision,
+            progress=not args.quiet,
+            train_limit=args.train_limit,
+            test_limit=args.test_limit,
+        )
+        info = distributed.setup(args.device)
+    except (ValueError, RuntimeError) as err:
+        raise SystemExit(f"cordsneuro vision train: error: {err}") from None
+    try:
+        if args.stage == "all":
+            results = run_method(run, info, resume=args.resume, stages=METHOD, **overrides)
+        else:
+            results = {
+                args.stage: run_stage(run, args.stage, info, resume=args.resume, **overrides)
+            }
+    except (StageError, ValueError, FileNotFoundError) as err:
+        raise SystemExit(f"cordsneuro vision train: error: {err}") from None
+    except Preempted as err:
+        print(f"cordsneuro vision train: {err}", file=sys.stderr)
+        return 143
+    finally:
+        distributed.teardown(info)
+    if info.main:
+        for stage, result in results.items():
+            test = result.get("test", {})
+            print(
+                f"{stage:<11} test accuracy {test.get('accuracy', float('nan')):.4f} "
+                f"(inference window {test.get('window_accuracy', float('nan')):.4f})  "
+                f"-> {run.out / stage}"
+            )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cordsneuro",
@@ -359,6 +423,80 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("--quiet", action="store_true", help="no progress bars")
     q.set_defaults(func=sweep_report)
+    p = sub.add_parser(
+        "vision",
+        help="train CordsNet on images: the paper's four-step method and Table 1's controls",
+        description="Vision training of CordsNet (Section 3, Fig. 2B, Table S4, Table 1).",
+    )
+    vsub = p.add_subparsers(dest="vision_command", metavar="<vision command>")
+    vsub.required = True
+    p = vsub.add_parser(
+        "train",
+        help="run a stage of the training method (or all of steps 1-4, or a control)",
+        description="Run one stage of CordsNet's training method, reading its predecessor's "
+        "output from --out: cnn (step 1: the feedforward CNN with BatchNorm, SGD, 3 learning "
+        "rates) -> fold (step 2a: fold BatchNorm, eq. 5, and initialise the linear CordsNet so "
+        "each area's steady state, eq. 7, equals the CNN layer) -> linear (step 2b: eq. 8) -> "
+        "anneal (step 3: PReLU slope 0.95 -> 0, eq. 4) -> finetune (step 4: eq. 4). 'all' runs "
+        "steps 1-4 (skipping finished ones). Controls (Table 1): direct (CordsNet from random "
+        "initialisation, eq. 4) and fc-control (a parameter-matched fully connected RNN). "
+        "Settings default to Table S4 for the dataset (digits: a preset sized for a CPU); "
+        "--epochs/--lr/--batch-size/... override them. Each stage writes OUT/STAGE/: model/ "
+        "(loadable with cordsneuro.load or cordsnet_rN(weights=...)), metrics.csv, "
+        "results.json, and checkpoint/ while running (every epoch and on SIGTERM; continue "
+        "with --resume). Under 'torchrun --nproc_per_node N' the same command trains with "
+        "DistributedDataParallel (gloo on CPU, NCCL on GPU); --batch-size is per process.",
+    )
+    p.add_argument(
+        "--dataset",
+        required=True,
+        choices=["digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "imagenet"],
+        help="digits: scikit-learn's bundled 8x8 digits (no files needed)",
+    )
+    p.add_argument(
+        "--root",
+        type=Path,
+        help="dataset directory in torchvision's layout (MNIST/raw/..., cifar-10-batches-py/..., "
+        "ImageNet: train/<class>/, val/<class>/)",
+    )
+    p.add_argument("--download", action="store_true", help="let torchvision download the data")
+    p.add_argument("--model", choices=["r2", "r4", "r6", "r8"], default="r2", help="CordsNet-RN")
+    p.add_argument(
+        "--stage",
+        required=True,
+        choices=["cnn", "fold", "linear", "anneal", "finetune", "all", "direct", "fc-control"],
+    )
+    p.add_argument(
+        "--out", type=Path, required=True, help="output directory (one folder per stage)"
+    )
+    p.add_argument(
+        "--image-size",
+        type=_positive_int,
+        help="resize images to this size (the authors: 224); default: native size",
+    )
+    p.add_argument("--epochs", type=float, help="epochs per phase (per slope when annealing)")
+    p.add_argument("--lr", type=float, nargs="+", help="learning rate(s), one per phase")
+    p.add_argument("--batch-size", type=_positive_int, help="images per step and process")
+    p.add_argument("--clip", type=float, help="gradient-norm clipping")
+    p.add_argument("--weight-decay", type=_nonnegative_float, help="weight decay")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
+    p.add_argument(
+        "--precision",
+        choices=["fp32", "bf16"],
+        default="fp32",
+        help="bf16: bfloat16 convolutions (GPU), state and readout in fp32",
+    )
+    p.add_argument("--resume", action="store_true", help="continue from OUT/STAGE/checkpoint")
+    p.add_argument(
+        "--train-limit", type=_positive_int, help="train on the first N images only (checks)"
+    )
+    p.add_argument(
+        "--test-limit", type=_positive_int, help="evaluate on the first N test images only"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=vision_train)
     return parser
 
 

@@ -201,6 +201,8 @@ def register_model(cls: type[DynamicalRNN]) -> type[DynamicalRNN]:
 
     @functools.wraps(original_init)
     def __init__(self, *args, **kwargs):
+        args = tuple(_python_scalar(a) for a in args)
+        kwargs = {k: _python_scalar(v) for k, v in kwargs.items()}
         outermost = "_config_owner" not in self.__dict__
         if outermost:
             bound = signature.bind(self, *args, **kwargs)
@@ -216,6 +218,18 @@ def register_model(cls: type[DynamicalRNN]) -> type[DynamicalRNN]:
     cls.__init__ = __init__
     MODEL_REGISTRY[cls.__name__] = cls
     return cls
+
+
+def _python_scalar(value: Any) -> Any:
+    """NumPy and 0-d torch scalars (sizes from a gymnasium env's spaces, ``np.int64``) → Python
+    ``bool`` / ``int`` / ``float``, also inside tuples and lists; anything else unchanged."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(_python_scalar(v) for v in value)
+    if type(value).__module__ == "numpy" and hasattr(value, "item") and value.ndim == 0:
+        return value.item()
+    if isinstance(value, Tensor) and value.ndim == 0 and not value.requires_grad:
+        return value.item()
+    return value
 
 
 # ----------------------------------------------------------------------------- the interface

@@ -24,8 +24,8 @@ LAYERS = (
     ("cordsneuro.models",),
     ("cordsneuro.tasks",),
     ("cordsneuro.analyses",),
-    ("cordsneuro.training",),
     ("cordsneuro.plotting",),
+    ("cordsneuro.training",),
     ("cordsneuro.cli",),
 )
 

@@ -366,14 +366,18 @@ def _stability(
 
 @dataclass
 class AttractorDescription:
-    """Geometry of a set of slow points (Appendix B.4, Fig. S3).
+    """Geometry and stability of a set of fixed / slow points (Appendix B.4, Fig. S3).
+
+    ``kind`` describes the *shape* of the set; whether it is an *attractor* is a separate
+    question answered by ``n_stable`` (Jacobian eigenvalues) and ``n_exact`` (speed): a set of
+    unstable points is a set of saddles or repellers that trajectories leave, whatever its
+    shape. ``str(description)`` says both in words.
 
     Attributes
     ----------
     kind : {"points", "line", "ring", "manifold"}
-        Discrete point attractors (tight, separated clusters), a one-dimensional open
-        manifold (line attractor), a one-dimensional closed one (ring attractor) or a
-        higher-dimensional set.
+        Discrete points (tight, separated clusters), a one-dimensional open manifold (line), a
+        one-dimensional closed one (ring) or a higher-dimensional set.
     n_clusters : int
         Single-linkage clusters at distance ``cluster_tol · diameter``.
     intrinsic_dimension : int
@@ -389,6 +393,20 @@ class AttractorDescription:
         Of the global principal components of the points.
     labels : np.ndarray
         ``(m,)`` cluster index per point.
+    n_points : int
+        m.
+    stable : np.ndarray or None
+        ``(m,)`` bool, every computed Jacobian eigenvalue has negative real part (from
+        :class:`FixedPoints`; ``None`` for bare states or ``compute_jacobians=False``).
+    exact : np.ndarray or None
+        ``(m,)`` bool, ``q ≤ exact_tol``: a fixed point to numerical tolerance; the others are
+        slow points (``None`` for bare states).
+    speed : np.ndarray or None
+        ``(m,)`` ``‖dr/dt‖ = √(2q)`` in 1/ms.
+    drift : float or None
+        How far the fastest point moves in ``timescale`` ms (``max speed × timescale``) as a
+        fraction of the set's diameter: ≪ 1 means every slow point holds its state over that
+        time, so the set acts as a memory on that time scale even where it is not exactly fixed.
     """
 
     kind: str
@@ -398,6 +416,64 @@ class AttractorDescription:
     max_angular_gap: float | None
     explained_variance_ratio: np.ndarray
     labels: np.ndarray
+    n_points: int = 0
+    stable: np.ndarray | None = None
+    exact: np.ndarray | None = None
+    speed: np.ndarray | None = None
+    drift: float | None = None
+    timescale: float | None = None
+
+    @property
+    def n_stable(self) -> int | None:
+        """Stable points, or ``None`` when stability is unknown."""
+        return None if self.stable is None else int(self.stable.sum())
+
+    @property
+    def n_exact(self) -> int | None:
+        """Exact fixed points (``q ≤ exact_tol``), or ``None`` when speeds are unknown."""
+        return None if self.exact is None else int(self.exact.sum())
+
+    @property
+    def is_attractor(self) -> bool | None:
+        """``False`` when stability is known and no point is stable; ``None`` when unknown."""
+        return None if self.stable is None else bool(self.stable.any())
+
+    def __str__(self) -> str:
+        shape = {
+            "points": f"{self.n_clusters} discrete point(s)",
+            "line": "a line (1-D, open)",
+            "ring": "a ring (1-D, closed)",
+            "manifold": f"a {self.intrinsic_dimension}-D manifold",
+        }[self.kind]
+        lines = [f"{self.n_points} points forming {shape}."]
+        if self.stable is None:
+            lines.append("Stability unknown (pass FixedPoints with Jacobians).")
+        elif not self.stable.any():
+            lines.append(
+                f"None of the {self.n_points} points is stable: saddles or repellers, not an "
+                "attractor (trajectories leave them)."
+            )
+        else:
+            lines.append(f"{self.n_stable} of {self.n_points} stable.")
+        if self.exact is not None:
+            lines.append(
+                f"{self.n_exact} exact fixed point(s), {self.n_points - self.n_exact} slow "
+                f"point(s); max speed {self.speed.max():.3g} /ms"
+                + (
+                    f", drift over {self.timescale:g} ms = {self.drift:.3g} × the set's diameter."
+                    if self.drift is not None
+                    else "."
+                )
+            )
+        return " ".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"AttractorDescription(kind={self.kind!r}, n_points={self.n_points}, "
+            f"n_clusters={self.n_clusters}, intrinsic_dimension={self.intrinsic_dimension}, "
+            f"closed={self.closed}, n_stable={self.n_stable}, n_exact={self.n_exact}, "
+            f"drift={self.drift if self.drift is None else f'{self.drift:.3g}'})"
+        )
 
 
 def describe_attractor(
@@ -409,44 +485,107 @@ def describe_attractor(
     n_neighbors: int = 8,
     n_components: int = 5,
     max_gap: float = math.pi / 2,
+    exact_tol: float = 1e-20,
+    timescale: float = 1000.0,
 ) -> AttractorDescription:
-    """Classify the set of slow points as discrete points, a line, a ring or a manifold.
+    """Describe a set of fixed / slow points: its shape (points, line, ring, manifold), how
+    many points are stable, and which are exact fixed points rather than slow points.
 
-    Rules (each a parameter):
+    Shape rules (each a parameter):
 
     1. cluster the points by single linkage at ``cluster_tol × diameter``;
     2. ``points`` when there are several clusters and each is tight (RMS radius below
        ``tightness ×`` the smallest distance between cluster centres), or a single cluster of
-       negligible extent;
+       negligible extent, or fewer than 3 points;
     3. otherwise the intrinsic dimension is the median number of local principal components
        (over ``max(n_neighbors, m // 10)`` nearest neighbours, in the space of the
-       ``n_components`` leading global components, which removes isotropic noise) explaining ``variance_threshold`` of the local
-       variance; a one-dimensional set is a ``ring`` when its angles around the centroid in the
-       top-two-PC plane leave no gap above ``max_gap`` (closed), else a ``line``; higher
-       dimensions give ``manifold``.
+       ``n_components`` leading global components, which removes isotropic noise) explaining
+       ``variance_threshold`` of the local variance; a one-dimensional set is a ``ring`` when
+       its angles around the centroid in the top-two-PC plane leave no gap above ``max_gap``
+       (closed), else a ``line``; higher dimensions give ``manifold``.
+
+    Stability and speed (from :class:`FixedPoints`): a point is *stable* when every computed
+    Jacobian eigenvalue has negative real part, and *exact* when ``q ≤ exact_tol``.
+
+    Which result to believe. Fully polished points (``find_fixed_points`` with its default
+    L-BFGS) are where the flow truly stops; a trained network's continuous attractor is only
+    approximate, so polishing collapses it onto a few exact points, often mostly saddles (a
+    handful of unstable points). Lightly optimised points (``n_iter=0, lbfgs_iter=20,
+    q_tol=1e-6``) are slow points that trace the slow manifold along which the state moves
+    during a task (e.g. dozens of stable points on a ring or a 2-D sheet). Both are right about
+    different questions: the exact points and their stability tell where the network ends up
+    after a long time; the slow manifold tells what it holds over the task's time scale, and
+    it is a memory on that time scale when ``drift`` (movement of its fastest point over
+    ``timescale`` ms, relative to the set's size) is small. A set with no stable point is never
+    an attractor, whatever ``kind`` says.
 
     Parameters
     ----------
     points : Tensor, ndarray or FixedPoints
-        ``(m, N)`` flat states or ``(m, *state_shape)``, ``m >= 3``.
+        ``(m, N)`` flat states or ``(m, *state_shape)``, ``m >= 1``. Only
+        :class:`FixedPoints` carry the speeds and stability.
+    exact_tol : float
+        ``q = ½‖dr/dt‖²`` (1/ms²) below which a point counts as an exact fixed point
+        (1e-20: ‖dr/dt‖ ≈ 1.4e-10 /ms, i.e. a fixed point to the precision L-BFGS reaches in
+        float64; slow points from a few iterations have q ≈ 1e-12 … 1e-6).
+    timescale : float
+        Time (ms) over which ``drift`` is measured, e.g. the task's delay.
     """
+    q = stable = None
     if isinstance(points, FixedPoints):
+        q = points.q.double().cpu().numpy()
+        stable = None if points.stable is None else points.stable.cpu().numpy().astype(bool)
         points = points.states
     x = np.asarray(
         points.detach().cpu().numpy() if isinstance(points, Tensor) else points, dtype=np.float64
     )
     if x.ndim > 2:
         x = x.reshape(x.shape[0], -1)  # (m, *state_shape) → (m, N)
-    if x.ndim != 2 or x.shape[0] < 3:
-        raise ValueError(f"points must be (m >= 3, N), got {x.shape}")
+    if x.ndim != 2 or x.shape[0] < 1:
+        raise ValueError(f"points must be (m >= 1, N), got {x.shape}")
     for name, value in (("cluster_tol", cluster_tol), ("tightness", tightness),
-                        ("variance_threshold", variance_threshold), ("max_gap", max_gap)):  # fmt: skip
+                        ("variance_threshold", variance_threshold), ("max_gap", max_gap),
+                        ("exact_tol", exact_tol), ("timescale", timescale)):  # fmt: skip
         if not math.isfinite(value) or value <= 0:
             raise ValueError(f"{name} must be finite and > 0 (got {value!r})")
     if not isinstance(n_neighbors, int) or n_neighbors < 2:
         raise ValueError(f"n_neighbors must be an int >= 2 (got {n_neighbors!r})")
     if not isinstance(n_components, int) or n_components < 2:
         raise ValueError(f"n_components must be an int >= 2 (got {n_components!r})")
+    from scipy.spatial.distance import pdist
+
+    m = len(x)
+    distances = pdist(x)
+    diameter = float(distances.max()) if distances.size else 0.0
+    speed = None if q is None else np.sqrt(2 * np.clip(q, 0, None))
+    status = {
+        "n_points": m,
+        "stable": stable,
+        "exact": None if q is None else q <= exact_tol,
+        "speed": speed,
+        "drift": None
+        if speed is None or diameter == 0
+        else float(speed.max() * timescale / diameter),
+        "timescale": None if speed is None else float(timescale),
+    }
+    return AttractorDescription(
+        *_shape(x, diameter, cluster_tol, tightness, variance_threshold, n_neighbors,
+                n_components, max_gap),
+        **status,
+    )  # fmt: skip
+
+
+def _shape(
+    x: np.ndarray,
+    diameter: float,
+    cluster_tol: float,
+    tightness: float,
+    variance_threshold: float,
+    n_neighbors: int,
+    n_components: int,
+    max_gap: float,
+) -> tuple:
+    """The geometric fields of :class:`AttractorDescription` (rules of :func:`describe_attractor`)."""
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import pdist, squareform
 
@@ -454,10 +593,10 @@ def describe_attractor(
     _, s, vt = np.linalg.svd(centred, full_matrices=False)
     var = s**2
     ratio = var / var.sum() if var.sum() > 0 else np.zeros_like(var)
-    distances = pdist(x)
-    diameter = float(distances.max())
     if diameter == 0:
-        return AttractorDescription("points", 1, 0, None, None, ratio, np.zeros(len(x), dtype=int))
+        return "points", 1, 0, None, None, ratio, np.zeros(len(x), dtype=int)
+    if len(x) < 3:  # one or two distinct points
+        return "points", len(x), 0, None, None, ratio, np.arange(len(x))
     labels = (
         fcluster(linkage(x, method="single"), t=cluster_tol * diameter, criterion="distance") - 1
     )
@@ -470,7 +609,7 @@ def describe_attractor(
         )
         separation = float(pdist(centres).min())
         if spread < tightness * separation:
-            return AttractorDescription("points", n_clusters, 0, None, None, ratio, labels)
+            return "points", n_clusters, 0, None, None, ratio, labels
     # local dimension, in the space of the leading global components (denoised)
     reduced = centred @ vt[:n_components].T
     square = squareform(pdist(reduced))
@@ -494,4 +633,4 @@ def describe_attractor(
         closed = gap < max_gap
         kind = "ring" if closed else "line"
         dimension = 1
-    return AttractorDescription(kind, n_clusters, dimension, closed, gap, ratio, labels)
+    return kind, n_clusters, dimension, closed, gap, ratio, labels

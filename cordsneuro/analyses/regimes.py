@@ -253,6 +253,26 @@ class RegimeReport:
     dt: float
     activity: Tensor = field(repr=False)
 
+    def __repr__(self) -> str:
+        """One line of numbers: the label, the exponent, the fluctuation, the dimensionality
+        (PR and the components needed for 90 % of the variance) and the autocorrelation time
+        (first lag where it falls below 1/e), not the tensors themselves."""
+        cve = self.cumulative_variance
+        n90 = int(torch.searchsorted(cve, torch.tensor(0.9, dtype=cve.dtype)).item()) + 1
+        below = torch.nonzero(self.autocorrelation < math.exp(-1)).flatten()
+        decay = (
+            f"{float(below[0]) * self.dt:g} ms"
+            if below.numel()
+            else f"> {(len(self.autocorrelation) - 1) * self.dt:g} ms"
+        )
+        return (
+            f"RegimeReport(label={self.label!r}, lyapunov_per_ms={self.lyapunov_per_ms:.4g} "
+            f"(λτ = {self.lyapunov_tau:.3g}), fluctuation={self.fluctuation:.3g}, "
+            f"participation_ratio={self.participation_ratio:.3g}, 90 % variance in "
+            f"{min(n90, len(cve))} of {len(cve)} PCs, autocorrelation < 1/e after {decay}, "
+            f"activity {tuple(self.activity.shape)} at dt={self.dt:g} ms)"
+        )
+
 
 def classify_regime(
     model: nn.Module,

@@ -16,9 +16,11 @@ class                     ``W_rec``                                   recurrent 
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -48,6 +50,20 @@ def _check_count(name: str, value: int, minimum: int = 1) -> None:
         raise ValueError(f"{name} must be an int >= {minimum} (got {value!r})")
 
 
+def _connectivity(name: str, value: Tensor | np.ndarray | list | None, shape: tuple[int, int]):
+    """A connectivity mask as a float tensor of ``shape`` (entries multiply the weights), or
+    ``None``."""
+    if value is None:
+        return None
+    mask = torch.as_tensor(np.asarray(value, dtype=np.float32) if not isinstance(value, Tensor)
+                           else value.detach().float())  # fmt: skip
+    if tuple(mask.shape) != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {tuple(mask.shape)}")
+    if not bool(torch.isfinite(mask).all()) or bool((mask < 0).any()):
+        raise ValueError(f"{name} must hold finite values >= 0 (1 = connection, 0 = none)")
+    return mask
+
+
 class SingleAreaRNN(DynamicalRNN):
     """One recurrent area with vector inputs and a linear readout.
 
@@ -57,8 +73,11 @@ class SingleAreaRNN(DynamicalRNN):
 
     Parameters
     ----------
+    n_neurons : int
+        Number of recurrent units N.
     input_size, output_size : int
-        Widths of the input ``h`` and of the readout.
+        Widths of the input ``h`` and of the readout. NumPy / torch integers (e.g.
+        ``env.observation_space.shape[0]``) are accepted and stored as Python ints.
     gain : float
         Gain ``g`` of the random recurrent initialisation (the spectral radius of ``W_rec`` is
         about ``g`` for every architecture, so regimes appear at the same gains, Fig. 1B).
@@ -67,6 +86,11 @@ class SingleAreaRNN(DynamicalRNN):
     tau, dt, activation, prelu_slope, noise_std
         The dynamics of :class:`~cordsneuro.dynamics.DynamicalRNN`. Cognitive-task defaults:
         τ = 100 ms, dt = 20 ms, tanh.
+    input_connectivity : array (N, input_size), optional
+        Mask multiplying ``W_inp`` (PsychRNN's ``input_connectivity``): 0 removes a connection,
+        which then stays absent through training.
+    output_connectivity : array (output_size, N), optional
+        Mask multiplying the readout ``W_out`` (PsychRNN's ``output_connectivity``).
     """
 
     def __init__(
@@ -82,6 +106,8 @@ class SingleAreaRNN(DynamicalRNN):
         activation: str = "tanh",
         prelu_slope: float = 0.0,
         noise_std: float = 0.0,
+        input_connectivity: Tensor | np.ndarray | None = None,
+        output_connectivity: Tensor | np.ndarray | None = None,
     ) -> None:
         super().__init__(
             tau=tau, dt=dt, activation=activation, prelu_slope=prelu_slope, noise_std=noise_std
@@ -106,9 +132,116 @@ class SingleAreaRNN(DynamicalRNN):
             torch.randn(output_size, n_neurons, generator=g) / math.sqrt(n_neurons)
         )
         self.b_out = nn.Parameter(torch.zeros(output_size))
+        self.dale_ratio: float | None = None
+        for name, value, shape in (
+            ("input_connectivity", input_connectivity, (n_neurons, input_size)),
+            ("output_connectivity", output_connectivity, (output_size, n_neurons)),
+        ):
+            mask = _connectivity(name, value, shape)
+            if mask is not None:
+                self.register_buffer(name, mask)
+            else:
+                setattr(self, name, None)
 
     def _state_shape(self, n_neurons: int) -> tuple[int, ...]:
         return (n_neurons,)
+
+    def extra_repr(self) -> str:
+        """The constructor's settings, so that ``repr(model)`` reads like the call that built
+        it: sizes, τ (ms), dt (ms), activation, and every other argument that differs from its
+        default (masks and per-neuron τ summarised by their shape)."""
+
+        def show(value) -> str:
+            if isinstance(value, list):
+                array = np.asarray(value, dtype=np.float64)
+                if array.ndim >= 2 and array.size:
+                    return f"<{' × '.join(map(str, array.shape))} mask, {int((array != 0).sum())} connections>"
+                return f"<{array.size} values>"
+            return repr(value)
+
+        config = getattr(self, "config", None)
+        if config is None:  # a subclass that is not registered records no arguments
+            return (
+                f"n_neurons={self.n_neurons}, input_size={self.input_size}, "
+                f"output_size={self.output_size}, dt={self.dt}, activation={self.activation!r}"
+            )
+        defaults = {
+            k: v.default for k, v in inspect.signature(type(self).__init__).parameters.items()
+        }
+        always = ("tau", "dt", "activation", "gain")
+        return ", ".join(
+            f"{k}={show(v)}"
+            for k, v in config.items()
+            if k in always or defaults.get(k, inspect.Parameter.empty) != v
+        )
+
+    # -- Dale's law (PsychRNN), for the architectures whose W_rec has one entry per synapse ---
+
+    def _init_dale(self, dale_ratio: float | None, excitatory_output: bool) -> None:
+        """Excitatory / inhibitory populations: the first ``round(dale_ratio · N)`` units are
+        excitatory. Registers ``dale_sign`` (N,) = ±1 (0-size buffers are avoided: without
+        Dale's law nothing is registered)."""
+        if dale_ratio is None:
+            return
+        if self.activation not in ("relu", "softplus"):
+            raise ValueError(
+                "dale_ratio needs non-negative rates (activation 'relu' or 'softplus'): with "
+                f"activation={self.activation!r} a negative rate would flip the sign of a "
+                "neuron's synapses"
+            )
+        n = self.n_neurons
+        if not (isinstance(dale_ratio, (int, float)) and 0 < dale_ratio < 1):
+            raise ValueError(f"dale_ratio must be a fraction in (0, 1) (got {dale_ratio!r})")
+        n_exc = round(dale_ratio * n)
+        if not 1 <= n_exc <= n - 1:
+            raise ValueError(
+                f"dale_ratio={dale_ratio} leaves no excitatory or no inhibitory unit in N = {n}"
+            )
+        self.dale_ratio = float(dale_ratio)
+        self.excitatory_output = bool(excitatory_output)
+        sign = torch.ones(n)
+        sign[n_exc:] = -1.0
+        self.register_buffer("dale_sign", sign)
+        if excitatory_output:
+            with torch.no_grad():
+                self.w_out.abs_()
+
+    @property
+    def n_excitatory(self) -> int | None:
+        """Number of excitatory units (the first ones) under Dale's law, else ``None``."""
+        return None if self.dale_ratio is None else int((self.dale_sign > 0).sum())
+
+    def _signed(self, weight: Tensor) -> Tensor:
+        """``|W| · D`` with ``D = diag(±1)`` over presynaptic units (columns), under Dale's law."""
+        return weight if self.dale_ratio is None else weight.abs() * self.dale_sign
+
+    def _dale_init(self, weight: Tensor, mask: Tensor | None) -> Tensor:
+        """A Dale's-law start: magnitudes of ``weight``, inhibitory columns scaled by
+        ``N_E / N_I`` so that excitation and inhibition balance on average (PsychRNN), then the
+        whole effective matrix rescaled to spectral radius ``gain``."""
+        w = weight.abs()
+        n_exc = self.n_excitatory
+        w[:, n_exc:] *= n_exc / (self.n_neurons - n_exc)
+        effective = w * self.dale_sign if mask is None else w * mask * self.dale_sign
+        radius = torch.linalg.eigvals(effective.double()).abs().max().item()
+        return w * (self.gain / radius) if radius > 0 else w
+
+    # -- effective weights -----------------------------------------------------------------
+
+    def input_weight(self) -> Tensor:
+        """The effective ``W_inp`` (N, input_size): masked by ``input_connectivity``."""
+        w = self.w_inp
+        return w if self.input_connectivity is None else w * self.input_connectivity
+
+    def output_weight(self) -> Tensor:
+        """The effective readout (output_size, N): masked by ``output_connectivity``; under
+        Dale's law with ``excitatory_output``, ``|W_out|`` on the excitatory units only."""
+        w = self.w_out
+        if self.output_connectivity is not None:
+            w = w * self.output_connectivity
+        if self.dale_ratio is not None and self.excitatory_output:
+            w = w.abs() * (self.dale_sign > 0)
+        return w
 
     # -- what a subclass supplies ----------------------------------------------------------
 
@@ -136,11 +269,11 @@ class SingleAreaRNN(DynamicalRNN):
         flat = state.reshape(state.shape[0], -1)
         d = self.recurrent(flat) + self.bias
         if inputs is not None:
-            d = d + inputs @ self.w_inp.T
+            d = d + inputs @ self.input_weight().T
         return d.reshape(state.shape)
 
     def readout(self, state: Tensor) -> Tensor:
-        return state.reshape(state.shape[0], -1) @ self.w_out.T + self.b_out
+        return state.reshape(state.shape[0], -1) @ self.output_weight().T + self.b_out
 
     def recurrent_plus(self) -> Callable[[Tensor, Tensor], Tensor]:
         """A map ``(rates (batch, N), c (batch, N)) ↦ W_rec r + c`` for a whole trial.
@@ -218,25 +351,88 @@ class SingleAreaRNN(DynamicalRNN):
             )
 
 
-@register_model
-class FullRNN(SingleAreaRNN):
-    """Fully connected RNN: dense ``W_rec`` with entries ``N(0, g²/N)`` (Sompolinsky et al. 1988),
-    whose spectral radius tends to ``g`` for large N."""
+class _SynapticRNN(SingleAreaRNN):
+    """Shared by :class:`FullRNN` and :class:`SparseRNN`, whose ``W_rec`` holds one weight per
+    synapse: ``W_rec = W ⊙ M`` (M: the connectivity mask, or all ones), and under Dale's law
+    ``|W ⊙ M| · D``. Gradients reach only the entries the mask keeps."""
 
-    def __init__(self, n_neurons: int, input_size: int, output_size: int, **kwargs) -> None:
-        super().__init__(n_neurons, input_size, output_size, **kwargs)
-        w = (
-            torch.randn(n_neurons, n_neurons, generator=self.generator)
-            * self.gain
-            / math.sqrt(n_neurons)
-        )
-        self.weight = nn.Parameter(w)
-
-    def recurrent(self, rates: Tensor) -> Tensor:
-        return rates @ self.weight.T
+    def _init_recurrent(
+        self, mask: Tensor | None, dale_ratio: float | None, excitatory_output: bool
+    ) -> None:
+        n = self.n_neurons
+        if mask is not None:
+            self.register_buffer("mask", mask)
+        else:
+            self.mask = None
+        self._init_dale(dale_ratio, excitatory_output)
+        # N(0, g² / (p N)) with p the density of the mask: the same gain gives the same
+        # spectral radius with or without a mask
+        density = 1.0 if mask is None else max((mask != 0).float().mean().item(), 1.0 / n**2)
+        w = torch.randn(n, n, generator=self.generator) * self.gain / math.sqrt(density * n)
+        if self.dale_ratio is not None:
+            w = self._dale_init(w, mask)
+        self.weight = nn.Parameter(w if mask is None else w * mask)
 
     def recurrent_matrix(self) -> Tensor:
-        return self.weight
+        w = self.weight if self.mask is None else self.weight * self.mask
+        return self._signed(w)
+
+    def recurrent(self, rates: Tensor) -> Tensor:
+        return rates @ self.recurrent_matrix().T
+
+
+@register_model
+class FullRNN(_SynapticRNN):
+    """Fully connected RNN: dense ``W_rec`` with entries ``N(0, g²/N)`` (Sompolinsky et al. 1988),
+    whose spectral radius tends to ``g`` for large N.
+
+    Parameters
+    ----------
+    n_neurons, input_size, output_size, gain, seed, tau, dt, activation, prelu_slope, noise_std
+        As :class:`SingleAreaRNN` (τ = 100 ms, dt = 20 ms, tanh).
+    dale_ratio : float, optional
+        Dale's law (as PsychRNN): the first ``round(dale_ratio · N)`` units are excitatory, the
+        rest inhibitory, and the effective recurrent matrix is ``W_rec = |W| · D`` with
+        ``D = diag(±1)`` over presynaptic units, so every outgoing weight of a unit has its
+        sign. Needs non-negative rates (``activation="relu"`` or ``"softplus"``). The start is
+        balanced (inhibitory columns scaled by N_E / N_I) and rescaled to spectral radius
+        ``gain``. ``W_inp`` stays unconstrained: the input channels are not units of the
+        network (mask it with ``input_connectivity`` if needed).
+    excitatory_output : bool
+        With ``dale_ratio``: read out from excitatory units only, with non-negative weights
+        (PsychRNN's ``Dale_out``). Ignored without Dale's law.
+    input_connectivity, rec_connectivity, output_connectivity : array, optional
+        Masks multiplying ``W_inp`` (N, input_size), ``W_rec`` (N, N) and ``W_out``
+        (output_size, N) (PsychRNN's ``*_connectivity``). A removed connection stays removed
+        through training; ``W_rec``'s starting variance is divided by the mask's density.
+    """
+
+    def __init__(
+        self,
+        n_neurons: int,
+        input_size: int,
+        output_size: int,
+        *,
+        gain: float = 1.0,
+        seed: int | None = None,
+        tau: float | Tensor = 100.0,
+        dt: float = 20.0,
+        activation: str = "tanh",
+        prelu_slope: float = 0.0,
+        noise_std: float = 0.0,
+        dale_ratio: float | None = None,
+        excitatory_output: bool = True,
+        input_connectivity: Tensor | np.ndarray | None = None,
+        rec_connectivity: Tensor | np.ndarray | None = None,
+        output_connectivity: Tensor | np.ndarray | None = None,
+    ) -> None:
+        super().__init__(
+            n_neurons, input_size, output_size, gain=gain, seed=seed, tau=tau, dt=dt,
+            activation=activation, prelu_slope=prelu_slope, noise_std=noise_std,
+            input_connectivity=input_connectivity, output_connectivity=output_connectivity,
+        )  # fmt: skip
+        mask = _connectivity("rec_connectivity", rec_connectivity, (n_neurons, n_neurons))
+        self._init_recurrent(mask, dale_ratio, excitatory_output)
 
     def recurrent_plus(self) -> Callable[[Tensor, Tensor], Tensor]:
         w = self.weight.T
@@ -249,12 +445,43 @@ class LowRankRNN(SingleAreaRNN):
 
     P and Q start with i.i.d. entries ``N(0, g / √N)`` so that the R non-zero eigenvalues of
     ``P Q`` (those of the R × R matrix ``Q P``) have magnitude about ``g``.
+
+    Dale's law and a recurrent connectivity mask are not offered: an entry of ``P Q`` is a sum
+    over the rank, not a parameter of its own, so constraining its sign or zeroing it breaks
+    the low-rank structure (the masked or sign-constrained matrix is no longer of rank R).
+
+    Parameters
+    ----------
+    n_neurons, input_size, output_size, gain, seed, tau, dt, activation, prelu_slope, noise_std
+        As :class:`SingleAreaRNN` (τ = 100 ms, dt = 20 ms, tanh).
+    rank : int
+        R, in ``[1, n_neurons]``.
+    input_connectivity, output_connectivity : array, optional
+        Masks on ``W_inp`` and ``W_out`` (see :class:`SingleAreaRNN`).
     """
 
     def __init__(
-        self, n_neurons: int, input_size: int, output_size: int, *, rank: int = 2, **kwargs
+        self,
+        n_neurons: int,
+        input_size: int,
+        output_size: int,
+        *,
+        rank: int = 2,
+        gain: float = 1.0,
+        seed: int | None = None,
+        tau: float | Tensor = 100.0,
+        dt: float = 20.0,
+        activation: str = "tanh",
+        prelu_slope: float = 0.0,
+        noise_std: float = 0.0,
+        input_connectivity: Tensor | np.ndarray | None = None,
+        output_connectivity: Tensor | np.ndarray | None = None,
     ) -> None:
-        super().__init__(n_neurons, input_size, output_size, **kwargs)
+        super().__init__(
+            n_neurons, input_size, output_size, gain=gain, seed=seed, tau=tau, dt=dt,
+            activation=activation, prelu_slope=prelu_slope, noise_std=noise_std,
+            input_connectivity=input_connectivity, output_connectivity=output_connectivity,
+        )  # fmt: skip
         if not isinstance(rank, int) or not 1 <= rank <= n_neurons:
             raise ValueError(f"rank must be an int in [1, n_neurons={n_neurons}] (got {rank!r})")
         self.rank = rank
@@ -274,14 +501,25 @@ class LowRankRNN(SingleAreaRNN):
 
 
 @register_model
-class SparseRNN(SingleAreaRNN):
-    """Sparsely connected RNN: ``W_rec = W ⊙ M`` with a fixed random binary mask (Appendix B.3).
+class SparseRNN(_SynapticRNN):
+    """Sparsely connected RNN: ``W_rec = W ⊙ M`` with a fixed binary mask (Appendix B.3).
 
-    Give either the connection probability ``p`` (each entry of M is 1 with probability p) or
-    the exact number of connections ``n_connections`` (drawn without replacement; Table S1
-    matches parameter counts this way: its nominal sparsities round the counts). Non-zero
-    weights are ``N(0, g² / (p N))`` with ``p = nnz(M) / N²``, so the same gain gives the same
-    spectral radius as :class:`FullRNN`. Gradients flow only to the masked-in entries.
+    Give exactly one of: the connection probability ``p`` (each entry of a random M is 1 with
+    probability p), the exact number of connections ``n_connections`` (drawn without
+    replacement; Table S1 matches parameter counts this way: its nominal sparsities round the
+    counts), or the mask itself, ``rec_connectivity`` (PsychRNN's name). Non-zero weights are
+    ``N(0, g² / (p N))`` with ``p = nnz(M) / N²``, so the same gain gives the same spectral
+    radius as :class:`FullRNN`. Gradients flow only to the masked-in entries, so the mask
+    survives training.
+
+    Parameters
+    ----------
+    n_neurons, input_size, output_size, gain, seed, tau, dt, activation, prelu_slope, noise_std
+        As :class:`SingleAreaRNN` (τ = 100 ms, dt = 20 ms, tanh).
+    p, n_connections, rec_connectivity
+        The mask M (exactly one of them).
+    dale_ratio, excitatory_output, input_connectivity, output_connectivity
+        As :class:`FullRNN`.
     """
 
     def __init__(
@@ -292,18 +530,36 @@ class SparseRNN(SingleAreaRNN):
         *,
         p: float | None = None,
         n_connections: int | None = None,
-        **kwargs,
+        gain: float = 1.0,
+        seed: int | None = None,
+        tau: float | Tensor = 100.0,
+        dt: float = 20.0,
+        activation: str = "tanh",
+        prelu_slope: float = 0.0,
+        noise_std: float = 0.0,
+        dale_ratio: float | None = None,
+        excitatory_output: bool = True,
+        input_connectivity: Tensor | np.ndarray | None = None,
+        rec_connectivity: Tensor | np.ndarray | None = None,
+        output_connectivity: Tensor | np.ndarray | None = None,
     ) -> None:
-        super().__init__(n_neurons, input_size, output_size, **kwargs)
+        super().__init__(
+            n_neurons, input_size, output_size, gain=gain, seed=seed, tau=tau, dt=dt,
+            activation=activation, prelu_slope=prelu_slope, noise_std=noise_std,
+            input_connectivity=input_connectivity, output_connectivity=output_connectivity,
+        )  # fmt: skip
         n2 = n_neurons * n_neurons
-        if (p is None) == (n_connections is None):
-            raise ValueError("give exactly one of p (connection probability) or n_connections")
+        if sum(v is not None for v in (p, n_connections, rec_connectivity)) != 1:
+            raise ValueError(
+                "give exactly one of p (connection probability), n_connections or "
+                "rec_connectivity (the mask)"
+            )
         g = self.generator
         if p is not None:
             if not (isinstance(p, (int, float)) and 0 < p <= 1):
                 raise ValueError(f"p must be a connection probability in (0, 1] (got {p!r})")
             mask = (torch.rand(n_neurons, n_neurons, generator=g) < p).float()
-        else:
+        elif n_connections is not None:
             if not isinstance(n_connections, int) or not 1 <= n_connections <= n2:
                 raise ValueError(
                     f"n_connections must be an int in [1, N² = {n2}] (got {n_connections!r})"
@@ -311,20 +567,9 @@ class SparseRNN(SingleAreaRNN):
             mask = torch.zeros(n2)
             mask[torch.randperm(n2, generator=g)[:n_connections]] = 1.0
             mask = mask.reshape(n_neurons, n_neurons)
-        density = max(mask.mean().item(), 1.0 / n2)
-        self.register_buffer("mask", mask)
-        w = (
-            torch.randn(n_neurons, n_neurons, generator=g)
-            * self.gain
-            / math.sqrt(density * n_neurons)
-        )
-        self.weight = nn.Parameter(w * mask)
-
-    def recurrent(self, rates: Tensor) -> Tensor:
-        return rates @ (self.weight * self.mask).T
-
-    def recurrent_matrix(self) -> Tensor:
-        return self.weight * self.mask
+        else:
+            mask = _connectivity("rec_connectivity", rec_connectivity, (n_neurons, n_neurons))
+        self._init_recurrent(mask, dale_ratio, excitatory_output)
 
     def recurrent_plus(self) -> Callable[[Tensor, Tensor], Tensor]:
         w = (self.weight * self.mask).T  # masked once per trial, not once per step
@@ -345,6 +590,23 @@ class ConvRNN(SingleAreaRNN):
     The kernel starts ``N(0, g² / (C k²))`` (fan-in scaling): like :class:`FullRNN`, ``g`` sets
     the spectral scale, so stable, oscillatory and chaotic regimes (Fig. 1B) occur at
     comparable gains. Inputs reach the grid through a dense ``N × input_size`` projection.
+
+    Dale's law and a recurrent connectivity mask are not offered: a kernel weight is shared by
+    every position of the grid, so it cannot follow the sign of one presynaptic unit, and
+    zeroing entries of the N × N matrix would break the weight sharing that makes it a
+    convolution (choose ``kernel_size`` to limit connections to a neighbourhood instead).
+
+    Parameters
+    ----------
+    channels, height, width : int
+        The grid C × H × W (N = C·H·W neurons).
+    input_size, output_size, gain, seed, tau, dt, activation, prelu_slope, noise_std
+        As :class:`SingleAreaRNN` (τ = 100 ms, dt = 20 ms, tanh).
+    kernel_size : int
+        k of the k × k recurrent kernel (at most min(H, W)).
+    padding : {"zeros", "circular"}
+    input_connectivity, output_connectivity : array, optional
+        Masks on ``W_inp`` (N, input_size) and ``W_out`` (output_size, N), N in C, H, W order.
     """
 
     def __init__(
@@ -357,7 +619,15 @@ class ConvRNN(SingleAreaRNN):
         *,
         kernel_size: int = 3,
         padding: str = "zeros",
-        **kwargs,
+        gain: float = 1.0,
+        seed: int | None = None,
+        tau: float | Tensor = 100.0,
+        dt: float = 20.0,
+        activation: str = "tanh",
+        prelu_slope: float = 0.0,
+        noise_std: float = 0.0,
+        input_connectivity: Tensor | np.ndarray | None = None,
+        output_connectivity: Tensor | np.ndarray | None = None,
     ) -> None:
         _check_count("channels", channels)
         _check_count("height", height)
@@ -370,7 +640,11 @@ class ConvRNN(SingleAreaRNN):
         if padding not in ("zeros", "circular"):
             raise ValueError(f"padding must be 'zeros' or 'circular' (got {padding!r})")
         object.__setattr__(self, "grid", (channels, height, width))  # needed by _state_shape
-        super().__init__(channels * height * width, input_size, output_size, **kwargs)
+        super().__init__(
+            channels * height * width, input_size, output_size, gain=gain, seed=seed, tau=tau,
+            dt=dt, activation=activation, prelu_slope=prelu_slope, noise_std=noise_std,
+            input_connectivity=input_connectivity, output_connectivity=output_connectivity,
+        )  # fmt: skip
         self.kernel_size = kernel_size
         self.padding = padding
         std = self.gain / math.sqrt(channels * kernel_size * kernel_size)
@@ -469,10 +743,10 @@ def table_s1(
 
 
 def recurrent_parameter_count(model: SingleAreaRNN) -> int:
-    """Trainable parameters of ``W_rec`` (Table S1): N² dense, 2RN low-rank, nnz(M) sparse,
-    C²k² convolutional (no bias)."""
-    if isinstance(model, SparseRNN):
-        return int(model.mask.sum().item())
+    """Trainable parameters of ``W_rec`` (Table S1): N² dense, 2RN low-rank, nnz(M) sparse (and
+    masked dense), C²k² convolutional (no bias)."""
+    if isinstance(model, _SynapticRNN) and model.mask is not None:
+        return int((model.mask != 0).sum().item())
     if isinstance(model, LowRankRNN):
         return model.p.numel() + model.q.numel()
     if isinstance(model, ConvRNN):

@@ -217,7 +217,7 @@ class Sweep:
     def runs(self) -> list[RunSpec]:
         """Every run of the grid (trained networks, then their untrained twins), values
         resolved from the recipes."""
-        from cordsneuro.training.trainer import recipe
+        from cordsneuro.training.recipes import recipe
 
         specs = []
         digest = self.digest
@@ -263,7 +263,7 @@ def _setting(activation: str, lr: str | float, size: int) -> str:
 
 def _axis(axis: str, values: Any) -> tuple:
     from cordsneuro.models.recurrent import TABLE_S1
-    from cordsneuro.training.trainer import RECIPES
+    from cordsneuro.training.recipes import RECIPES
 
     if isinstance(values, (str, int, float)):
         values = [values]
@@ -398,7 +398,8 @@ def run_one(spec: RunSpec, out: str | os.PathLike, threads: int = 1) -> dict[str
 
     from cordsneuro import __version__
     from cordsneuro.tasks import evaluate, make_batch
-    from cordsneuro.training.trainer import paper_model, recipe, train
+    from cordsneuro.training.recipes import paper_model, recipe
+    from cordsneuro.training.trainer import train
 
     torch.set_num_threads(int(threads))
     start = time.perf_counter()

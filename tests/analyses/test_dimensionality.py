@@ -25,7 +25,7 @@ def _planted(n_samples=300, n_neurons=2000, rank=4, noise=0.01, seed=0):
 
 def test_gram_pca_matches_dense_covariance_eigendecomposition():
     data, _ = _planted(n_samples=120, n_neurons=400)
-    pca = PCA(5, block_size=97).fit(data)  # blocks that do not divide N
+    pca = PCA(5, block_size=97 * 120).fit(data)  # 97 neurons a block: does not divide N
     cov = torch.cov(data.T)
     eig, vec = torch.linalg.eigh(cov)
     eig, vec = eig.flip(0), vec.flip(1)
@@ -81,3 +81,103 @@ def test_bad_inputs_raise():
         pca.transform(torch.randn(3, 6))
     with pytest.raises(ValueError, match="samples"):
         participation_ratio(torch.randn(1, 5))
+
+
+# ----------------------------------------------------------------------------- solvers at scale
+
+
+def _low_rank(n_samples, n_neurons, rank=5, noise=1e-3, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    latents = rng.standard_normal((n_samples, rank)) * np.geomspace(8, 1, rank)
+    loading = np.linalg.qr(rng.standard_normal((n_neurons, rank)))[0].T
+    data = latents @ loading + 2.0 + noise * rng.standard_normal((n_samples, n_neurons))
+    return data.astype(dtype)
+
+
+def _dense_truth(data, k):
+    """numpy's SVD of the centred data, with scikit-learn's signs (largest |entry| positive)."""
+    centred = data - data.mean(axis=0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    vt = vt[:k] * np.sign(vt[:k][np.arange(k), np.abs(vt[:k]).argmax(axis=1)])[:, None]
+    return vt, s[:k], s**2
+
+
+@pytest.mark.parametrize("solver", ["covariance", "gram", "randomized"])
+@pytest.mark.parametrize("shape", [(600, 40), (50, 300)], ids=["tall", "wide"])
+def test_every_solver_equals_the_dense_svd_including_signs(solver, shape):
+    from sklearn.decomposition import PCA as SklearnPCA
+
+    data = _low_rank(*shape)
+    k = 4
+    pca = PCA(k, solver=solver, block_size=700).fit(data)  # blocks that do not divide the data
+    assert pca.solver_ == solver
+    vt, s, all_eig = _dense_truth(data, k)
+    np.testing.assert_allclose(pca.components_.numpy(), vt, atol=1e-9, rtol=0)
+    np.testing.assert_allclose(pca.singular_values_.numpy(), s, rtol=1e-10)
+    np.testing.assert_allclose(pca.explained_variance_.numpy(), s**2 / (shape[0] - 1), rtol=1e-10)
+    np.testing.assert_allclose(
+        pca.explained_variance_ratio_.numpy(), s**2 / all_eig.sum(), rtol=1e-9
+    )
+    np.testing.assert_allclose(pca.mean_.numpy(), data.mean(axis=0), rtol=1e-12)
+    # the same signs as scikit-learn, so scores agree element-wise
+    reference = SklearnPCA(k, svd_solver="full").fit(data)
+    np.testing.assert_allclose(pca.components_.numpy(), reference.components_, atol=1e-9)
+    np.testing.assert_allclose(pca.transform(data).numpy(), reference.transform(data), atol=1e-8)
+    pr_truth = all_eig.sum() ** 2 / (all_eig**2).sum()
+    if solver == "randomized":  # of the kept components: a lower bound
+        assert pca.participation_ratio_ <= pr_truth + 1e-9
+    else:
+        np.testing.assert_allclose(pca.participation_ratio_, pr_truth, rtol=1e-9)
+
+
+def test_auto_solver_takes_the_cheaper_side():
+    assert PCA(10).fit(torch.randn(2000, 125)).solver_ == "covariance"  # many samples
+    assert PCA(10).fit(torch.randn(60, 3000)).solver_ == "gram"  # many neurons
+    big = torch.from_numpy(_low_rank(1100, 1200, rank=8, noise=0.05))  # both large
+    pca = PCA(6).fit(big)
+    assert pca.solver_ == "randomized"
+    exact = PCA(6, solver="gram").fit(big)
+    overlap = torch.linalg.svdvals(pca.components_ @ exact.components_.T)
+    assert overlap.min() > 1 - 1e-10  # a planted spectrum: randomized = exact
+    torch.testing.assert_close(
+        pca.explained_variance_, exact.explained_variance_, rtol=1e-10, atol=0
+    )
+
+
+def test_fit_streams_blocks_lists_and_memory_maps(tmp_path):
+    data = _low_rank(400, 2000, noise=0.01, dtype=np.float32)
+    trials = data.reshape(20, 20, 2000)  # (trials, time, N)
+    exact = PCA(3, solver="gram").fit(data.astype(np.float64))
+    path = tmp_path / "rates.f32"
+    data.tofile(path)
+    mapped = np.memmap(path, dtype=np.float32, mode="r", shape=(20, 20, 2000))
+    fits = [
+        PCA(3, block_size=64 * 2000).fit(mapped),  # read 64 samples at a time
+        PCA(3).fit(list(trials)),  # one block per trial
+        PCA(3).fit(lambda: (torch.from_numpy(t[None]) for t in trials)),  # trials on the fly
+    ]
+    for pca in fits:
+        assert pca.solver_ == "randomized" and pca.n_samples_seen_ == 400
+        np.testing.assert_allclose(pca.components_.numpy(), exact.components_.numpy(), atol=1e-4)
+        np.testing.assert_allclose(
+            pca.explained_variance_.numpy(), exact.explained_variance_.numpy(), rtol=1e-4
+        )
+    # the covariance side streams in one pass
+    cov = PCA(3, solver="covariance").fit(lambda: iter(trials[:, :, :50]))
+    np.testing.assert_allclose(
+        cov.components_.numpy(), PCA(3).fit(data[:, :50].astype(np.float64)).components_.numpy(),
+        atol=1e-5,
+    )  # fmt: skip
+    with pytest.raises(TypeError, match="fresh iterable"):
+        PCA(3).fit(iter(trials))  # a one-shot iterator cannot be read twice
+    with pytest.raises(ValueError, match="gram"):
+        PCA(3, solver="gram").fit(list(trials))
+
+
+def test_participation_ratio_takes_trajectories_like_pca():
+    data = torch.from_numpy(_low_rank(120, 30, noise=0.1))
+    flat = participation_ratio(data)
+    assert participation_ratio(data.reshape(6, 20, 30)) == pytest.approx(flat, rel=1e-12)
+    assert participation_ratio(data.reshape(6, 20, 5, 6).numpy()) == pytest.approx(flat, rel=1e-12)
+    eig = np.linalg.eigvalsh(np.cov(data.numpy().T))
+    assert flat == pytest.approx(eig.sum() ** 2 / (eig**2).sum(), rel=1e-10)

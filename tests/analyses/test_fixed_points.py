@@ -33,14 +33,20 @@ def test_fixed_point_of_linear_network_is_exact():
     assert bool(fp.stable[0])
 
 
-def test_fixed_points_of_tanh_network_have_zero_speed_and_right_stability():
-    # bistable planted network: W = 2 s sᵀ / n with s ∈ {±1}ⁿ. A fixed point r = y s solves
-    # y = tanh(2 y): y* = 0 (unstable, eigenvalue (2 − 1)/τ) or ±0.957504 (stable)
-    n = 40
+def _bistable_network(n: int):
+    """FullRNN with W = 2 s sᵀ / n, s ∈ {±1}ⁿ (tanh): returns the model and s."""
     s = torch.where(torch.rand(n, generator=torch.Generator().manual_seed(0)) < 0.5, -1.0, 1.0)
     model = FullRNN(n, 1, 1, gain=0.0, seed=0)
     with torch.no_grad():
         model.weight.copy_(2.0 * torch.outer(s, s) / n)
+    return model, s
+
+
+def test_fixed_points_of_tanh_network_have_zero_speed_and_right_stability():
+    # bistable planted network: W = 2 s sᵀ / n with s ∈ {±1}ⁿ. A fixed point r = y s solves
+    # y = tanh(2 y): y* = 0 (unstable, eigenvalue (2 − 1)/τ) or ±0.957504 (stable)
+    n = 40
+    model, s = _bistable_network(n)
     start = sample_states(model, 30, duration=2000.0, seed=2)  # states along trajectories
     start = torch.cat([start, 1e-4 * torch.randn(1, n, generator=torch.Generator().manual_seed(3))])
     fp = find_fixed_points(model, start, q_tol=1e-16)
@@ -87,6 +93,59 @@ def test_describe_attractor_planted_geometries():
     assert sheet.kind == "manifold" and sheet.intrinsic_dimension == 2
 
 
+def _line_network(slope: float, n: int = 20):
+    """Linear network W = slope · u uᵀ: along u, dy/dt = (slope − 1) y / τ, every other
+    direction decays at −1/τ. Starts on the line y ∈ [−1, 1] (y = 0 exactly included)."""
+    u = torch.zeros(n)
+    u[:4] = 0.5  # unit norm
+    model = FullRNN(n, 1, 1, gain=0.0, seed=0, activation="identity")
+    with torch.no_grad():
+        model.weight.copy_(slope * torch.outer(u, u))
+    y = torch.linspace(-1, 1, 21)
+    return model, y[:, None] * u
+
+
+def test_describe_attractor_separates_exact_from_slow_and_stable_from_unstable():
+    # a leaky line (slope 1 − 1e-3): one exact fixed point (the origin), the rest slow points
+    # with q = ½ (1e-3 y / τ)², all stable (eigenvalue −1e-3/τ along the line)
+    model, starts = _line_network(1 - 1e-3)
+    slow = find_fixed_points(model, starts, q_tol=1e-6, n_iter=0, lbfgs_iter=0)
+    assert len(slow) == 21
+    y = slow.states[:, 0].numpy() / 0.5
+    np.testing.assert_allclose(
+        slow.q.numpy(), 0.5 * (1e-3 * y / 100.0) ** 2, rtol=1e-4, atol=1e-25
+    )  # float32 W
+    d = describe_attractor(slow)
+    assert d.kind == "line" and d.n_points == 21 and d.n_stable == 21 and d.is_attractor
+    assert d.n_exact == 1 and bool(d.exact[np.argmin(np.abs(y))])
+    np.testing.assert_allclose(d.speed.max(), 1e-5, rtol=1e-4)  # at |y| = 1, in 1/ms
+    # over 1 s the fastest point moves 1e-5 × 1000 = 0.01 of a line of length 2 → 0.005
+    np.testing.assert_allclose(d.drift, 0.005, rtol=1e-3)
+    assert "21 of 21 stable" in str(d) and "1 exact fixed point(s), 20 slow" in str(d)
+    # the expanding line (slope 1 + 1e-3): the same shape, but no point is stable
+    model, starts = _line_network(1 + 1e-3)
+    d = describe_attractor(find_fixed_points(model, starts, q_tol=1e-6, n_iter=0, lbfgs_iter=0))
+    assert d.kind == "line" and d.n_stable == 0 and d.is_attractor is False
+    assert "None of the 21 points is stable" in str(d)
+
+
+def test_describe_attractor_of_bistable_network_counts_its_stable_points():
+    # the planted bistable tanh network: 3 exact fixed points, ±0.9575 s stable, 0 a saddle
+    n = 40
+    model, s = _bistable_network(n)
+    start = torch.cat([sample_states(model, 30, duration=2000.0, seed=2), 1e-4 * s[None]])
+    d = describe_attractor(find_fixed_points(model, start, q_tol=1e-16))
+    assert d.kind == "points" and d.n_points == 3 and d.n_clusters == 3
+    assert d.n_stable == 2 and d.n_exact == 3 and d.is_attractor
+    # only the origin: a single unstable point is not an attractor
+    d = describe_attractor(find_fixed_points(model, 1e-4 * s[None], q_tol=1e-16, n_iter=0))
+    assert d.n_points == 1 and d.kind == "points" and d.n_stable == 0 and not d.is_attractor
+    assert "None of the 1 points is stable" in str(d)
+    # bare states carry no stability or speed
+    bare = describe_attractor(torch.randn(5, n))
+    assert bare.n_stable is None and bare.n_exact is None and "unknown" in str(bare)
+
+
 def test_bad_inputs_raise():
     model = FullRNN(10, 2, 1, seed=0)
     start = torch.zeros(3, 10)
@@ -99,7 +158,7 @@ def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="inputs"):
         find_fixed_points(model, start, torch.zeros(3))
     with pytest.raises(ValueError, match="points"):
-        describe_attractor(torch.zeros(2, 5))
+        describe_attractor(torch.zeros(0, 5))
     with pytest.raises(ValueError, match="n_states"):
         sample_states(model, 0)
     assert math.isfinite(

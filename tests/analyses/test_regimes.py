@@ -81,6 +81,11 @@ def test_limit_cycle_is_oscillatory():
     assert abs(report.lyapunov_tau) < 0.01
     assert report.participation_ratio < 2.5
     assert report.autocorrelation.min() < -0.5  # periodic
+    # a short repr that reports the measurements, not ~250 tensor entries
+    text = repr(report)
+    assert "\n" not in text and len(text) < 400 and "tensor" not in text
+    assert "'oscillatory'" in text and f"{report.participation_ratio:.3g}" in text
+    assert f"{report.lyapunov_per_ms:.4g}" in text and str(tuple(report.activity.shape)) in text
 
 
 def test_bad_inputs_raise():

@@ -207,3 +207,156 @@ def test_load_errors(tmp_path):
 def test_bad_architecture_arguments_raise(build, match):
     with pytest.raises(ValueError, match=match):
         build()
+
+
+# ----------------------------------------------------------------------------- usability
+
+
+def _gym_env():
+    import gymnasium as gym
+    import neurogym  # noqa: F401  (registers the envs)
+
+    return gym.make("PerceptualDecisionMaking-v0")
+
+
+def test_every_public_model_builds_from_gymnasium_spaces_and_saves(tmp_path):
+    env = _gym_env()
+    n_in, n_out = env.observation_space.shape[0], env.action_space.n
+    assert isinstance(n_out, np.integer)  # what gymnasium hands a user
+    models = [
+        FullRNN(np.int64(16), n_in, n_out, tau=np.float32(50.0), dt=np.float64(10.0)),
+        LowRankRNN(16, n_in, n_out, rank=np.int64(2), gain=np.float32(0.9)),
+        SparseRNN(16, n_in, n_out, n_connections=np.int64(40), seed=np.int64(3)),
+        SparseRNN(16, n_in, n_out, p=np.float64(0.2), seed=torch.tensor(3)),
+        ConvRNN(np.int64(2), np.int32(3), np.int64(3), n_in, n_out, kernel_size=np.int64(2)),
+        cordsneuro.CordsNet(
+            np.int64(2), in_channels=np.int64(1), num_classes=n_out, image_size=np.int64(16)
+        ),
+    ]
+    for i, model in enumerate(models):
+        stored = json.loads((model.save(tmp_path / str(i)) / "config.json").read_text())
+        for value in stored["arguments"].values():  # plain Python numbers
+            assert value is None or type(value) in (int, float, str, bool, list), value
+        loaded = cordsneuro.load(tmp_path / str(i))
+        assert repr(loaded) == repr(model)
+        for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
+            assert torch.equal(a, b)
+    assert models[0].config["n_neurons"] == 16 and type(models[0].config["n_neurons"]) is int
+    assert models[0].dt == 10.0 and float(models[0].tau) == 50.0
+
+
+@pytest.mark.parametrize("cls", [FullRNN, LowRankRNN, SparseRNN, ConvRNN])
+def test_signatures_are_explicit_with_the_class_defaults(cls):
+    import inspect
+
+    params = inspect.signature(cls).parameters
+    assert all(p.kind is not inspect.Parameter.VAR_KEYWORD for p in params.values())
+    assert params["tau"].default == 100.0 and params["dt"].default == 20.0
+    assert params["activation"].default == "tanh"
+    for name in ("gain", "seed", "noise_std", "input_connectivity", "output_connectivity"):
+        assert name in params
+
+
+def test_repr_shows_the_settings():
+    text = repr(FullRNN(32, 3, 2, gain=1.5, activation="relu", dale_ratio=0.75, seed=1))
+    assert text == (
+        "FullRNN(n_neurons=32, input_size=3, output_size=2, gain=1.5, seed=1, tau=100.0, "
+        "dt=20.0, activation='relu', dale_ratio=0.75)"
+    )
+    mask = torch.zeros(10, 10)
+    mask[:, :3] = 1
+    text = repr(SparseRNN(10, 1, 1, rec_connectivity=mask, tau=torch.full((10,), 50.0)))
+    assert "rec_connectivity=<10 × 10 mask, 30 connections>" in text and "tau=<10 values>" in text
+
+
+# ----------------------------------------------------------------------------- Dale's law, masks
+
+
+def _check_dale(model) -> None:
+    """Element-wise: every outgoing weight of an excitatory unit ≥ 0, of an inhibitory ≤ 0."""
+    w = model.recurrent_matrix().detach()
+    n_exc = model.n_excitatory
+    assert bool((w[:, :n_exc] >= 0).all()) and bool((w[:, n_exc:] <= 0).all())
+    out = model.output_weight().detach()
+    assert bool((out[:, :n_exc] >= 0).all()) and bool((out[:, n_exc:] == 0).all())
+
+
+@pytest.mark.parametrize("cls", [FullRNN, SparseRNN])
+def test_dale_law_start_is_signed_balanced_and_at_the_gain(cls):
+    extra = {"p": 0.3} if cls is SparseRNN else {}
+    model = cls(200, 2, 2, activation="relu", dale_ratio=0.8, gain=0.9, seed=0, **extra).double()
+    assert model.n_excitatory == 160
+    _check_dale(model)
+    w = model.recurrent_matrix().detach()
+    radius = torch.linalg.eigvals(w).abs().max().item()
+    assert abs(radius - 0.9) < 1e-6
+    # balanced on average: total inhibition about cancels total excitation
+    exc, inh = w[:, :160].sum().item(), -w[:, 160:].sum().item()
+    assert abs(exc - inh) < 1e-9 * exc + 0.05 * exc
+
+
+def test_dale_law_and_masks_survive_training_and_saving(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    n = 40
+    rec_mask = (torch.rand(n, n, generator=g) < 0.5).float()
+    in_mask = torch.ones(n, 1)
+    in_mask[n // 2 :] = 0  # half the units get no input
+    out_mask = torch.ones(2, n)
+    out_mask[:, :5] = 0
+    model = FullRNN(n, 1, 2, activation="relu", dale_ratio=0.8, seed=0,
+                    input_connectivity=in_mask, rec_connectivity=rec_mask,
+                    output_connectivity=out_mask)  # fmt: skip
+    assert recurrent_parameter_count(model) == int(rec_mask.sum())
+    cordsneuro.train(model, "PDM", steps=5, eval_every=5, eval_trials=16, batch_size=8,
+                     lr=0.05, progress=False)  # fmt: skip
+    _check_dale(model)
+    w = model.recurrent_matrix().detach()
+    assert bool((w[rec_mask == 0] == 0).all()) and bool((w[rec_mask == 1] != 0).all())
+    assert bool((model.input_weight().detach()[n // 2 :] == 0).all())
+    assert bool((model.output_weight().detach()[:, :5] == 0).all())
+    loaded = cordsneuro.load(model.save(tmp_path / "dale"))
+    torch.testing.assert_close(loaded.recurrent_matrix(), model.recurrent_matrix())
+    x = torch.randn(2, 6, 1)
+    torch.testing.assert_close(loaded(x).outputs, model(x).outputs)
+
+
+def test_masked_sparse_rnn_keeps_its_mask_through_train(tmp_path):
+    n = 30
+    band = (torch.arange(n)[:, None] - torch.arange(n)[None, :]).abs() <= 2  # a ring of neighbours
+    model = SparseRNN(n, 1, 2, rec_connectivity=band, seed=0)
+    before = model.recurrent_matrix().detach().clone()
+    cordsneuro.train(model, "PDM", steps=5, eval_every=5, eval_trials=16, batch_size=8,
+                     lr=0.05, progress=False)  # fmt: skip
+    after = model.recurrent_matrix().detach()
+    assert not torch.equal(before, after)  # it trained
+    assert torch.equal(model.mask.bool(), band)
+    assert bool((after[~band] == 0).all())
+    loaded = cordsneuro.load(model.save(tmp_path / "s"))
+    assert torch.equal(loaded.mask, model.mask)
+
+
+@pytest.mark.parametrize(
+    "build, match",
+    [
+        (lambda: FullRNN(10, 1, 1, dale_ratio=0.8), "non-negative rates"),
+        (lambda: FullRNN(10, 1, 1, activation="relu", dale_ratio=1.0), "dale_ratio"),
+        (lambda: FullRNN(10, 1, 1, activation="relu", dale_ratio=0.01), "no excitatory"),
+        (lambda: FullRNN(10, 1, 1, rec_connectivity=torch.ones(10, 9)), "rec_connectivity"),
+        (lambda: FullRNN(10, 2, 1, input_connectivity=torch.ones(2, 10)), "input_connectivity"),
+        (lambda: FullRNN(10, 1, 1, output_connectivity=-torch.ones(1, 10)), ">= 0"),
+        (lambda: SparseRNN(10, 1, 1, p=0.5, rec_connectivity=torch.ones(10, 10)), "exactly one"),
+    ],
+)
+def test_bad_dale_and_mask_arguments_raise(build, match):
+    with pytest.raises(ValueError, match=match):
+        build()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task, n_inputs", [("PDM", 1), ("CDM", 4)])
+def test_dale_law_full_rnn_trains_to_criterion_with_signs_intact(task, n_inputs):
+    model = FullRNN(100, n_inputs, 2, activation="relu", dale_ratio=0.8, gain=0.8, seed=0)
+    result = cordsneuro.train(model, task, until="criterion", steps=3000, lr=3e-3,
+                              batch_size=64, eval_every=100, eval_trials=256, progress=False)  # fmt: skip
+    assert result.history["evaluations"][-1]["accuracy"] >= 0.9  # the criterion of both tasks
+    _check_dale(model)

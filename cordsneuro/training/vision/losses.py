@@ -15,6 +15,12 @@ and over the 10 steps; the spontaneous state itself carries no gradient.
 Eq. 8 (the linear model of step 2)::
 
     loss_reduced = logspace(−3, 0, 30) · CE(output[70:100], labels)
+
+(the image shown from the zero state for 100 steps). As in the authors' code the 30 weighted
+terms are averaged where the paper writes a sum: a constant factor 1/30.
+
+Labels are class indices ``(batch,)`` or class probabilities ``(batch, classes)`` (the soft
+labels of CutMix / MixUp); both go through :func:`torch.nn.functional.cross_entropy`.
 """
 
 from __future__ import annotations
@@ -25,12 +31,22 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-__all__ = ["cordsnet_loss", "linear_loss", "ce_ramp", "cordsnet_training_loss"]
+__all__ = [
+    "cordsnet_loss",
+    "linear_loss",
+    "ce_ramp",
+    "check_labels",
+    "cordsnet_training_loss",
+    "linear_training_loss",
+    "rnn_training_loss",
+]
 
 #: eq. 4: CE on steps 170–200, spontaneous penalty on steps 290–300, coefficient 1e-3.
 CE_STEPS = (170, 200)
 SPONTANEOUS_STEPS = (290, 300)
 SPONTANEOUS_WEIGHT = 1e-3
+#: eq. 8: CE on steps 70–100 of the image shown from the zero state.
+LINEAR_CE_STEPS = (70, 100)
 
 
 def ce_ramp(n: int = 30, device=None, dtype=torch.float32) -> Tensor:
@@ -38,12 +54,43 @@ def ce_ramp(n: int = 30, device=None, dtype=torch.float32) -> Tensor:
     return torch.logspace(-3, 0, n, device=device, dtype=dtype)
 
 
+def check_labels(labels: Tensor, num_classes: int, batch: int | None = None) -> None:
+    """Validate class indices ``(batch,)`` in ``[0, num_classes)`` or soft labels
+    ``(batch, num_classes)`` (CutMix / MixUp: non-negative rows summing to 1)."""
+    if not isinstance(labels, Tensor):
+        raise TypeError(f"labels must be a torch.Tensor, got {type(labels).__name__}")
+    if batch is not None and (labels.ndim == 0 or labels.shape[0] != batch):
+        raise ValueError(f"labels must have batch {batch}, got shape {tuple(labels.shape)}")
+    if labels.ndim == 1:
+        if labels.is_floating_point() or labels.dtype == torch.bool:
+            raise TypeError(f"class-index labels must be integers (got {labels.dtype})")
+        if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
+            raise ValueError(
+                f"labels must lie in [0, {num_classes}) for a {num_classes}-class readout; "
+                f"got values from {int(labels.min())} to {int(labels.max())}"
+            )
+    elif labels.ndim == 2:
+        if labels.shape[1] != num_classes or not labels.is_floating_point():
+            raise ValueError(
+                f"soft labels must be floating (batch, {num_classes}); got "
+                f"{tuple(labels.shape)} {labels.dtype}"
+            )
+        if labels.numel() and (
+            float(labels.min()) < 0 or not torch.allclose(labels.sum(1), torch.ones(()), atol=1e-4)
+        ):
+            raise ValueError("soft labels must be non-negative with rows summing to 1")
+    else:
+        raise ValueError(
+            f"labels must be (batch,) class indices or (batch, classes) probabilities, got "
+            f"shape {tuple(labels.shape)}"
+        )
+
+
 def _weighted_ce(outputs: Tensor, labels: Tensor, weights: Tensor | None) -> Tensor:
     if outputs.ndim != 3:
         raise ValueError(f"outputs must be (batch, steps, classes), got {tuple(outputs.shape)}")
     b, n, k = outputs.shape
-    if labels.shape[0] != b:
-        raise ValueError(f"labels have batch {labels.shape[0]}, outputs {b}")
+    check_labels(labels, k, b)
     weights = ce_ramp(n, outputs.device, outputs.dtype) if weights is None else weights
     if weights.shape != (n,):
         raise ValueError(f"weights must have shape ({n},), got {tuple(weights.shape)}")
@@ -132,3 +179,55 @@ def cordsnet_training_loss(
         **simulate_kwargs,
     )
     return cordsnet_loss(traj.outputs, labels, traj.rates, start)
+
+
+def linear_training_loss(
+    model,
+    images: Tensor,
+    labels: Tensor,
+    *,
+    checkpoint_segment: int | None = 10,
+    **simulate_kwargs,
+) -> Tensor:
+    """Simulate the eq. 8 protocol on ``model`` (the linear CordsNet of step 2, or any
+    CordsNet) and return the eq. 8 loss: from the zero state the image is shown for 100 steps
+    (200 ms); the logits of steps 70–100 enter the log-weighted cross-entropy."""
+    from cordsneuro.models.cordsnet import Protocol
+
+    steps = LINEAR_CE_STEPS
+    traj = model.simulate(
+        images,
+        Protocol.classification(stimulus_ms=steps[1] * model.dt),
+        start="zero",
+        record_outputs=True,
+        record_steps=list(range(*steps)),
+        checkpoint_segment=checkpoint_segment,
+        **simulate_kwargs,
+    )
+    return linear_loss(traj.outputs, labels)
+
+
+def rnn_training_loss(
+    model,
+    inputs: Tensor,
+    labels: Tensor,
+    *,
+    checkpoint_segment: int | None = 10,
+) -> Tensor:
+    """The eq. 4 protocol and loss for a single-area RNN with vector inputs (the
+    fully connected control of Table 1): 100 steps without input (the spontaneous state,
+    no gradient), ``inputs`` ``(batch, features)`` for 100 steps, 100 steps without input."""
+    n_on = CE_STEPS[1] - 100
+    with torch.no_grad():
+        spont = model(n_steps=100, batch_size=inputs.shape[0], record=False).final_state.detach()
+    x = torch.cat(
+        [
+            inputs[:, None].expand(-1, n_on, -1),
+            inputs.new_zeros(inputs.shape[0], SPONTANEOUS_STEPS[1] - CE_STEPS[1], inputs.shape[1]),
+        ],
+        dim=1,
+    )
+    traj = model(x, state=spont, checkpoint_segment=checkpoint_segment)
+    ce_window = slice(CE_STEPS[0] - 100, CE_STEPS[1] - 100)
+    sp_window = slice(SPONTANEOUS_STEPS[0] - 100, SPONTANEOUS_STEPS[1] - 100)
+    return cordsnet_loss(traj.outputs[:, ce_window], labels, [traj.rates[:, sp_window]], [spont])
