@@ -135,7 +135,7 @@ def main() -> None:
             runs = {
                 "hand": hand_loop(model, xy, weights, task.answer, lr),
                 "plain": plain_loop(copy.deepcopy(model), task, steps, lr),
-                "library": lambda: train(
+                "library": lambda model=model, task_name=task_name, lr=lr: train(
                     copy.deepcopy(model),
                     task_name,
                     steps=steps,
