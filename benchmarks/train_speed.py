@@ -173,6 +173,7 @@ def main() -> None:
             eval_trials=64, progress=False,
         )  # fmt: skip
         runs = {"train_one": one, "many_1": many(1), f"many_{args.k}": many(args.k)}
+        one()  # warm-up (first-call costs)
         times = {name: [] for name in runs}
         for _ in range(args.repeats):
             for name, fn in runs.items():
