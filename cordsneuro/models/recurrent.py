@@ -320,7 +320,7 @@ class SingleAreaRNN(DynamicalRNN):
         (``noise_std > 0``) is drawn as in the step-by-step path: same generator, same noise.
         """
         batch, n_time = inputs.shape[0], inputs.shape[1]
-        offset = torch.addmm(self.bias, inputs.reshape(-1, inputs.shape[-1]), self.w_inp.T)
+        offset = torch.addmm(self.bias, inputs.reshape(-1, inputs.shape[-1]), self.input_weight().T)
         offset = offset.view(batch, n_time, -1).unbind(1)  # one backward node, not one per step
         plus = self.recurrent_plus()
         alpha = self.alpha
@@ -333,7 +333,7 @@ class SingleAreaRNN(DynamicalRNN):
             r = self.update(r, plus(r, offset[t]), alpha=alpha, generator=g)
             kept.append(r)
         flat = torch.stack(kept, dim=1)
-        outputs = torch.addmm(self.b_out, flat.reshape(-1, flat.shape[-1]), self.w_out.T)
+        outputs = torch.addmm(self.b_out, flat.reshape(-1, flat.shape[-1]), self.output_weight().T)
         times = self.dt * torch.arange(1, n_time + 1, device=inputs.device, dtype=torch.float32)
         shape = self.state_shapes[0]
         return Trajectory(
@@ -379,6 +379,10 @@ class _SynapticRNN(SingleAreaRNN):
 
     def recurrent(self, rates: Tensor) -> Tensor:
         return rates @ self.recurrent_matrix().T
+
+    def recurrent_plus(self) -> Callable[[Tensor, Tensor], Tensor]:
+        w = self.recurrent_matrix().T  # masked / signed once per trial, not once per step
+        return lambda rates, c: torch.addmm(c, rates, w)
 
 
 @register_model
@@ -433,10 +437,6 @@ class FullRNN(_SynapticRNN):
         )  # fmt: skip
         mask = _connectivity("rec_connectivity", rec_connectivity, (n_neurons, n_neurons))
         self._init_recurrent(mask, dale_ratio, excitatory_output)
-
-    def recurrent_plus(self) -> Callable[[Tensor, Tensor], Tensor]:
-        w = self.weight.T
-        return lambda rates, c: torch.addmm(c, rates, w)
 
 
 @register_model
@@ -570,10 +570,6 @@ class SparseRNN(_SynapticRNN):
         else:
             mask = _connectivity("rec_connectivity", rec_connectivity, (n_neurons, n_neurons))
         self._init_recurrent(mask, dale_ratio, excitatory_output)
-
-    def recurrent_plus(self) -> Callable[[Tensor, Tensor], Tensor]:
-        w = (self.weight * self.mask).T  # masked once per trial, not once per step
-        return lambda rates, c: torch.addmm(c, rates, w)
 
 
 @register_model

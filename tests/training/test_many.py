@@ -89,3 +89,23 @@ def test_bad_batches_of_networks_are_refused():
         train_many([FullRNN(8, 1, 2), FullRNN(8, 1, 2)], "PDM", steps=1, lr=[1e-3])
     with pytest.raises(ValueError, match="other parameter shapes"):
         train_many([FullRNN(8, 1, 2), FullRNN(9, 1, 2)], "PDM", steps=1)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: FullRNN(20, 3, 2, seed=0, noise_std=0.1),
+        lambda: FullRNN(20, 3, 2, seed=0, activation="relu", dale_ratio=0.8),
+        lambda: LowRankRNN(20, 3, 2, rank=2, seed=0),
+        lambda: ConvRNN(2, 3, 3, 3, 2, kernel_size=2, seed=0, tau=torch.linspace(50, 150, 18)),
+    ],
+)
+def test_whole_trial_path_equals_the_step_by_step_path(build):
+    """forward's fast path (run_trials) against the base class's Euler steps, noise included."""
+    from cordsneuro.dynamics import DynamicalRNN
+
+    model, x = build(), torch.randn(4, 15, 3)
+    fast = model(x, generator=torch.Generator().manual_seed(1))
+    plain = DynamicalRNN.forward(model, x, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(fast.rates, plain.rates, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(fast.outputs, plain.outputs, rtol=1e-5, atol=1e-6)
