@@ -240,8 +240,12 @@ class _Run:
         self.weights, self.custom_loss, self.criterion = weights, loss, criterion
         self.show, self.callback = progress, callback
         self.device = next(model.parameters()).device
-        # the fused kernel updates every parameter in one call (CPU and CUDA); same AdamW
-        fused = self.device.type in ("cpu", "cuda") and next(model.parameters()).is_floating_point()
+        # the fused kernel updates every parameter in one call (CUDA; CPU from torch 2.4 on);
+        # same AdamW
+        cpu_fused = tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 4)
+        fused = (self.device.type == "cuda" or (self.device.type == "cpu" and cpu_fused)) and next(
+            model.parameters()
+        ).is_floating_point()
         self.optimizer = torch.optim.AdamW(
             model.parameters(), lr=settings["lr"], weight_decay=settings["weight_decay"],
             fused=fused or None,
