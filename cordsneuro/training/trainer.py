@@ -240,16 +240,9 @@ class _Run:
         self.weights, self.custom_loss, self.criterion = weights, loss, criterion
         self.show, self.callback = progress, callback
         self.device = next(model.parameters()).device
-        # the fused kernel updates every parameter in one call (CUDA; CPU from torch 2.4 on);
-        # same AdamW
-        cpu_fused = tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 4)
-        fused = (self.device.type == "cuda" or (self.device.type == "cpu" and cpu_fused)) and next(
-            model.parameters()
-        ).is_floating_point()
         self.optimizer = torch.optim.AdamW(
-            model.parameters(), lr=settings["lr"], weight_decay=settings["weight_decay"],
-            fused=fused or None,
-        )  # fmt: skip
+            model.parameters(), lr=settings["lr"], weight_decay=settings["weight_decay"]
+        )
         self.noise = make_generator(settings["seed"], self.device)
         task.seed(settings["seed"])
         self.eval_batch = task.copy().batch(settings["eval_trials"], seed=settings["eval_seed"])
