@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from cordsneuro.dynamics import DynamicalRNN, register_model
+from cordsneuro.dynamics import DynamicalRNN, State, Trajectory, per_step_generators, register_model
 
 __all__ = [
     "SingleAreaRNN",
@@ -275,6 +275,74 @@ class SingleAreaRNN(DynamicalRNN):
     def readout(self, state: Tensor) -> Tensor:
         return state.reshape(state.shape[0], -1) @ self.output_weight().T + self.b_out
 
+    def recurrent_plus(self) -> Callable[[Tensor, Tensor], Tensor]:
+        """A map ``(rates (batch, N), c (batch, N)) ↦ W_rec r + c`` for a whole trial.
+
+        Built once per simulation, so a subclass can form its weight once (a masked matrix)
+        and fuse the sum into one matrix product (``addmm``). Default: ``recurrent(r) + c``."""
+        return lambda rates, c: self.recurrent(rates) + c
+
+    def forward(
+        self,
+        inputs: Tensor | None = None,
+        *,
+        state: State | None = None,
+        n_steps: int | None = None,
+        batch_size: int | None = None,
+        record: bool = True,
+        checkpoint_segment: int | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Trajectory:
+        """Simulate the network (see :meth:`cordsneuro.dynamics.DynamicalRNN.forward`).
+
+        A recorded run driven by inputs takes :meth:`run_trials` (the same Euler steps, with
+        the input projection of the whole trial and the readout of all steps each done as one
+        matrix product); other runs take the step-by-step path of the base class."""
+        if inputs is None or not record or checkpoint_segment is not None:
+            return super().forward(
+                inputs, state=state, n_steps=n_steps, batch_size=batch_size, record=record,
+                checkpoint_segment=checkpoint_segment, generator=generator,
+            )  # fmt: skip
+        inputs, state, _ = self.prepare_run(inputs, state, n_steps, batch_size)
+        return self.run_trials(inputs, state, generator=generator)
+
+    def run_trials(
+        self, inputs: Tensor, state: Tensor, *, generator: torch.Generator | None = None
+    ) -> Trajectory:
+        """Simulate validated inputs ``(batch, time, input_size)`` from ``state``
+        ``(batch, *state_shape)`` and record every step; what :meth:`forward` runs.
+
+        Each step is the model's Euler update (:meth:`~cordsneuro.dynamics.DynamicalRNN.update`)
+        applied to ``W_rec r + (W_inp h_t + b)``, where ``W_inp h + b`` is computed for all steps
+        at once before the loop and the readout for all steps after it. No validation and no
+        data-dependent branch, so the method can be vectorised over stacked weights
+        (:func:`torch.func.vmap`, used by :func:`cordsneuro.training.train_many`). The noise
+        (``noise_std > 0``) is drawn as in the step-by-step path: same generator, same noise.
+        """
+        batch, n_time = inputs.shape[0], inputs.shape[1]
+        offset = torch.addmm(self.bias, inputs.reshape(-1, inputs.shape[-1]), self.input_weight().T)
+        offset = offset.view(batch, n_time, -1).unbind(1)  # one backward node, not one per step
+        plus = self.recurrent_plus()
+        alpha = self.alpha
+        alpha = alpha.reshape(-1) if alpha.dim() else alpha
+        noise_at = per_step_generators(generator, inputs.device) if self.noise_std > 0 else None
+        r = state.reshape(batch, -1)
+        kept = []
+        for t in range(n_time):
+            g = None if noise_at is None else noise_at(t)
+            r = self.update(r, plus(r, offset[t]), alpha=alpha, generator=g)
+            kept.append(r)
+        flat = torch.stack(kept, dim=1)
+        outputs = torch.addmm(self.b_out, flat.reshape(-1, flat.shape[-1]), self.output_weight().T)
+        times = self.dt * torch.arange(1, n_time + 1, device=inputs.device, dtype=torch.float32)
+        shape = self.state_shapes[0]
+        return Trajectory(
+            rates=flat.view(batch, n_time, *shape),
+            outputs=outputs.view(batch, n_time, -1),
+            times=times,
+            final_state=r.view(batch, *shape),
+        )
+
     def check_inputs(self, inputs: Tensor) -> None:
         super().check_inputs(inputs)
         if inputs.ndim != 3 or inputs.shape[-1] != self.input_size:
@@ -311,6 +379,10 @@ class _SynapticRNN(SingleAreaRNN):
 
     def recurrent(self, rates: Tensor) -> Tensor:
         return rates @ self.recurrent_matrix().T
+
+    def recurrent_plus(self) -> Callable[[Tensor, Tensor], Tensor]:
+        w = self.recurrent_matrix().T  # masked / signed once per trial, not once per step
+        return lambda rates, c: torch.addmm(c, rates, w)
 
 
 @register_model
@@ -422,6 +494,10 @@ class LowRankRNN(SingleAreaRNN):
 
     def recurrent_matrix(self) -> Tensor:
         return self.p @ self.q
+
+    def recurrent_plus(self) -> Callable[[Tensor, Tensor], Tensor]:
+        q, p = self.q.T, self.p.T
+        return lambda rates, c: torch.addmm(c, rates @ q, p)
 
 
 @register_model

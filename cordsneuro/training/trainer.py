@@ -167,6 +167,17 @@ def train(
         When the loss or the gradient becomes NaN/Inf; the model keeps its last good weights
         and the last good checkpoint stays on disk.
     """
+    run, steps, checkpoint_every, directory = _prepare(**locals())
+    return run.loop(steps, checkpoint_every, directory)
+
+
+def _prepare(
+    model, task, *, steps, until, lr, batch_size, seed, weight_decay, grad_clip, loss_weights,
+    loss, l1_weights, l2_weights, l2_rates, eval_every, eval_trials, eval_seed, checkpoint_dir,
+    checkpoint_every, resume, progress, callback, task_kwargs,
+) -> tuple[_Run, int, int, Path | None]:  # fmt: skip
+    """Check :func:`train`'s arguments and set up its run (restored when resuming): the run,
+    the step budget, the checkpoint cadence and the checkpoint directory."""
     from cordsneuro.tasks.task import LossWeights, resolve
 
     if not isinstance(model, DynamicalRNN):
@@ -218,7 +229,7 @@ def train(
     directory = Path(checkpoint_dir) if checkpoint_dir is not None else None
     if resume and (directory / "checkpoint").is_dir():
         run.restore(directory / "checkpoint")
-    return run.loop(steps, checkpoint_every or eval_every, directory)
+    return run, steps, checkpoint_every or eval_every, directory
 
 
 class _Run:
@@ -288,6 +299,28 @@ class _Run:
         self.model.train(was_training)
         return result.metrics
 
+    def save(self, directory: Path | None) -> None:
+        """Write the checkpoint into ``directory / "checkpoint"`` (nothing when None)."""
+        if directory is not None:
+            save_checkpoint(
+                directory / "checkpoint", self.model, self.optimizer, self.noise,
+                self.task.rng_state(), self.settings, self.state,
+            )  # fmt: skip
+
+    def result(self, directory: Path | None) -> TrainResult:
+        """What the run has reached, as :func:`train` returns it."""
+        return TrainResult(
+            model=self.model,
+            task=self.task.name,
+            steps=self.state.step,
+            seconds=self.state.seconds,
+            reached=self.state.reached,
+            stopped="criterion" if self.state.reached else "steps",
+            metrics=self.metrics,
+            history=self.state.history,
+            checkpoint=directory / "checkpoint" if directory is not None else None,
+        )
+
     def loop(self, steps: int, checkpoint_every: int, directory: Path | None) -> TrainResult:
         from tqdm.auto import tqdm
 
@@ -295,13 +328,6 @@ class _Run:
 
         state, history = self.state, self.state.history
         eval_every = self.settings["eval_every"]
-
-        def save() -> None:
-            if directory is not None:
-                save_checkpoint(
-                    directory / "checkpoint", self.model, self.optimizer, self.noise,
-                    self.task.rng_state(), self.settings, state,
-                )  # fmt: skip
 
         bar = tqdm(
             total=steps, initial=state.step, disable=not self.show,
@@ -328,21 +354,11 @@ class _Run:
                     now = time.perf_counter()
                     state.seconds += now - start
                     start = now
-                    save()
+                    self.save(directory)
         finally:
             bar.close()
         state.seconds += time.perf_counter() - start
-        return TrainResult(
-            model=self.model,
-            task=self.task.name,
-            steps=state.step,
-            seconds=state.seconds,
-            reached=state.reached,
-            stopped="criterion" if state.reached else "steps",
-            metrics=self.metrics,
-            history=history,
-            checkpoint=directory / "checkpoint" if directory is not None else None,
-        )
+        return self.result(directory)
 
 
 # ----------------------------------------------------------------------------- helpers
