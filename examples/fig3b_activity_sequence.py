@@ -25,7 +25,6 @@ from cordsneuro.plotting import plot_sequence_response
 
 sys.path.insert(0, str(Path(__file__).parent))
 from train_digits_frontend import (  # noqa: E402
-    N_TRAIN,
     add_network_arguments,
     digits,
     load_digit_networks,
@@ -45,8 +44,8 @@ def main() -> None:
     cordsnet_dir, cnn_dir, rcnn_dir = network_paths(args)
     cordsnet, cnn, rcnn, mean, std, size = load_digit_networks(cordsnet_dir, cnn_dir, rcnn_dir)
     print(f"CordsNet {cordsnet_dir}, CNN {cnn_dir}, RCNN {rcnn_dir}")
-    x, y = digits(size)
-    x, y = (x[N_TRAIN:] - mean) / std, y[N_TRAIN:]
+    x, y = digits("test", size)
+    x = (x - mean) / std
     a = args.first
     b = next(i for i in range(a + 1, len(y)) if y[i] != y[a])
     out = Path(args.out)

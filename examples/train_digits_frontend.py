@@ -2,7 +2,9 @@
 
 Three networks see the 1 797 8 × 8 digits of ``sklearn.datasets.load_digits`` upsampled
 (bilinear) to 32 × 32, one grey channel, pixels in [0, 1] (no normalisation, so the stimuli of
-``cordsneuro.tasks.stimuli`` go straight in); 1 500 train, 297 test (fixed split):
+``cordsneuro.tasks.stimuli`` go straight in); the vision pipeline's split
+(``cordsneuro.training.vision.data.DigitsDataset``: stratified, seed 0, 1 437 train, 360 test),
+so that every digit network of the examples is tested on the same held-out digits:
 
 * ``cordsnet_r2/``: CordsNet-R2 trained directly (no initialisation pipeline) with the eq. 4
   loss (``cordsneuro.training.vision.cordsnet_loss``: spontaneous 200 ms, image 200 ms, blank
@@ -36,23 +38,23 @@ from tqdm.auto import tqdm
 from cordsneuro._atomic import atomic_path
 from cordsneuro.analyses.robustness import DiscreteRecurrentCNN, save_comparison_model
 from cordsneuro.models import CordsNet, CordsNetCNN, Protocol
-from cordsneuro.training.vision import CE_STEPS, SPONTANEOUS_STEPS, cordsnet_loss
+from cordsneuro.training.vision.losses import CE_STEPS, SPONTANEOUS_STEPS, cordsnet_loss
 
 IMAGE_SIZE = 32
-N_TRAIN = 1500
 
 
-def digits(image_size: int = IMAGE_SIZE) -> tuple[torch.Tensor, torch.Tensor]:
-    """sklearn's digits as ``(1797, 1, size, size)`` float32 in [0, 1] and labels ``(1797,)``,
-    in a fixed shuffled order."""
-    from sklearn.datasets import load_digits
+def digits(split: str, image_size: int = IMAGE_SIZE) -> tuple[torch.Tensor, torch.Tensor]:
+    """sklearn's digits of the vision pipeline's ``split`` (``"train"``: 1 437, ``"test"``:
+    360; the split the pipeline's networks were trained on) as ``(n, 1, size, size)`` float32
+    in [0, 1] (bilinear resize) and labels ``(n,)``, in a fixed shuffled order."""
+    from cordsneuro.training.vision.data import DigitsDataset
 
-    data = load_digits()
-    x = torch.tensor(data.images / 16.0, dtype=torch.float32)[:, None]
-    x = F.interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False)
-    y = torch.tensor(data.target, dtype=torch.long)
-    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
-    return x[order].clamp(0, 1), y[order]
+    data = DigitsDataset(split)
+    x = data.images
+    if x.shape[-1] != image_size:
+        x = F.interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False)
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))
+    return x[order].clamp(0, 1), data.targets[order]
 
 
 VISION = Path("/work/artifacts/digits_r2")
@@ -128,11 +130,15 @@ META = {
 }
 
 
-def eq4_loss(model: CordsNet, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def eq4_loss(
+    model: CordsNet, images: torch.Tensor, labels: torch.Tensor, checkpoint_segment: int | None = 10
+) -> torch.Tensor:
     """Eq. 4 with its windows in ms (spontaneous 200 ms without gradient, image 200 ms, blank
     200 ms; cross-entropy over the last 60 ms of the image, spontaneous penalty over the last
     20 ms), so that it can be evaluated at a coarser training ``dt``; at dt = 2 ms these are
-    exactly steps 170–200 and 290–300 of ``cordsneuro.training.vision``."""
+    exactly steps 170–200 and 290–300 of ``cordsneuro.training.vision``.
+    ``checkpoint_segment``: gradient checkpointing over time (None: keep every step, faster
+    for a small network)."""
     dt = 2.0  # the paper's step, in which CE_STEPS / SPONTANEOUS_STEPS are counted
     image_ms, blank_ms = 100 * dt, 100 * dt
     n_image, n_blank = round(image_ms / model.dt), round(blank_ms / model.dt)
@@ -146,33 +152,50 @@ def eq4_loss(model: CordsNet, images: torch.Tensor, labels: torch.Tensor) -> tor
         record_areas="all",
         record_steps=list(range(n_image + n_blank - n_sp, n_image + n_blank)),
         output_steps=list(range(n_image - n_ce, n_image)),
-        checkpoint_segment=10,
+        checkpoint_segment=checkpoint_segment,
     )
     return cordsnet_loss(traj.outputs, labels, traj.rates, start)
 
 
-def at_dt(model: CordsNet, dt: float) -> CordsNet:
+def at_dt(model: CordsNet, dt: float, meta: dict | None = None) -> CordsNet:
     """The same network simulated with another Euler step (same ODE, same weights)."""
-    twin = CordsNet(2, in_channels=1, num_classes=10, image_size=IMAGE_SIZE, dt=dt, seed=0)
+    twin = CordsNet(
+        model.depth, in_channels=model.in_channels, num_classes=model.num_classes,
+        image_size=model.image_size, dt=dt, seed=0,
+    )  # fmt: skip
     twin.load_state_dict(model.state_dict())
-    twin.meta = dict(META)
+    twin.meta = dict(META if meta is None else meta)
     return twin.eval()
 
 
 def train_cordsnet(
-    x, y, xt, yt, epochs: int, lr: float, batch: int, seed: int, out: Path, train_dt: float
-):
-    """Direct eq. 4 training at ``train_dt`` (α = dt / τ); the model, converted to the paper's
-    dt = 2 ms, is saved to ``out`` and tested after every epoch."""
+    x, y, xt, yt, epochs: int, lr: float, batch: int, seed: int, out: Path, train_dt: float,
+    *, meta: dict | None = None, augment=shift, resample=None, checkpoint_segment: int | None = 10,
+):  # fmt: skip
+    """Direct eq. 4 training of a CordsNet-R2 at ``train_dt`` (α = dt / τ); the model,
+    converted to the paper's dt = 2 ms, is saved to ``out`` and tested on ``xt, yt`` after
+    every epoch.
+
+    ``meta`` (default: the digits') gives the classes (the readout's width) and the
+    preprocessing; ``augment(images, generator)`` transforms each training batch (None: no
+    augmentation); ``resample(epoch)``, if given, returns a fresh training set ``(x, y)`` for
+    every epoch (procedurally drawn stimuli); ``checkpoint_segment`` goes to :func:`eq4_loss`.
+    The training images enter as they are (already
+    preprocessed). Returns the dt = 2 ms model and its test accuracy."""
+    meta = META if meta is None else meta
     model = CordsNet(
-        2, in_channels=1, num_classes=10, image_size=IMAGE_SIZE, seed=seed, dt=train_dt
-    )
+        2, in_channels=x.shape[1], num_classes=len(meta["classes"]), image_size=x.shape[-1],
+        seed=seed, dt=train_dt,
+    )  # fmt: skip
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
     g = torch.Generator().manual_seed(seed)
     bar = tqdm(total=epochs * ((len(y) + batch - 1) // batch), desc="CordsNet-R2 (eq. 4)")
-    for _ in range(epochs):
+    for epoch in range(epochs):
+        if resample is not None and epoch > 0:
+            x, y = resample(epoch)
         for idx in batches(len(y), batch, g):
-            loss = eq4_loss(model, shift(x[idx], g), y[idx])
+            images = x[idx] if augment is None else augment(x[idx], g)
+            loss = eq4_loss(model, images, y[idx], checkpoint_segment)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"CordsNet training diverged (loss {loss.item()})")
             opt.zero_grad()
@@ -181,11 +204,12 @@ def train_cordsnet(
             opt.step()
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.3f}")
-        final = at_dt(model, 2.0)
+        final = at_dt(model, 2.0, meta)
         with torch.no_grad():
-            acc = accuracy(final.classify(xt), yt)
+            traj = final.simulate(xt, Protocol.classification(), record_steps=[-1])
+            acc = accuracy(traj.outputs[:, -1], yt)  # = classify() on preprocessed images
         final.save(out)
-        tqdm.write(f"epoch done: CordsNet-R2 test accuracy {acc:.3f} (dt = 2 ms)")
+        tqdm.write(f"epoch {epoch + 1}: CordsNet-R2 test accuracy {acc:.3f} (dt = 2 ms)")
     bar.close()
     return final, acc
 
@@ -271,10 +295,13 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(1)
     out = Path(args.out)
-    x, y = digits(args.image_size)
+    (x_train, y_train), (x_test, y_test) = (
+        digits("train", args.image_size),
+        digits("test", args.image_size),
+    )
     if args.normalise:
-        x = (x - args.normalise[0]) / args.normalise[1]
-    x_train, y_train, x_test, y_test = x[:N_TRAIN], y[:N_TRAIN], x[N_TRAIN:], y[N_TRAIN:]
+        x_train = (x_train - args.normalise[0]) / args.normalise[1]
+        x_test = (x_test - args.normalise[0]) / args.normalise[1]
     scores: dict[str, float] = {}
     seconds: dict[str, float] = {}
 

@@ -14,6 +14,16 @@ Fig. 3B–D).
 The mechanism (eq. 9): each Euler step lets only ``α = dt/τ`` of the new, noisy drive into the
 state, so the state averages the input noise over about ``τ/dt`` steps, and the recurrent
 weights filter it further; a feedforward network passes every noisy frame straight through.
+
+What the averaging cannot remove: eq. 9 applies the rectifier *inside* the update,
+``f(Ŵr + b + W_inp h_inp + noise)``, so a unit near threshold passes the positive half of the
+noise and blocks the negative half — its mean rate rises with the noise. This mean shift is
+constant in time, so no temporal filter attenuates it; the CNN's ReLUs shift its mean too.
+:class:`NoiseRobustness` therefore splits the deviation into the squared mean shift and the
+fluctuation about it: the fluctuation ratio (CNN / CordsNet) is the filtering of eq. 9 and
+does not depend on the noise level, while the mean shift, which grows faster than the
+fluctuation once the noise is comparable with the units' drive, sets how far the total ratio
+falls at high noise.
 """
 
 from __future__ import annotations
@@ -405,6 +415,11 @@ class NoiseRobustness:
         Per model, ``(k,)`` classification accuracy (CordsNet: logits at the last step of the
         presentation, the published inference; CNN: one noisy image).
     n_images : int
+    mean_shift : dict of str → ndarray
+        Per model, ``(k,)`` the part of ``deviation`` that is a systematic shift: the squared
+        difference between the noise-averaged logits and the noiseless ones, averaged over
+        images and classes (unbiased estimate from independent noise realisations).
+        ``deviation − mean_shift`` is the fluctuation about it (:meth:`fluctuation`).
     """
 
     levels: np.ndarray
@@ -412,10 +427,24 @@ class NoiseRobustness:
     accuracy: dict
     n_images: int
     relative_deviation: dict = field(default_factory=dict)
+    mean_shift: dict = field(default_factory=dict)
 
-    def ratio(self) -> np.ndarray:
-        """CNN deviation / CordsNet deviation at each noise level (NaN at zero noise)."""
-        a, b = self.deviation["CordsNet"], self.deviation["CNN"]
+    def fluctuation(self, model: str) -> np.ndarray:
+        """``(k,)`` the deviation about the noise-averaged output: ``deviation −
+        mean_shift``."""
+        return self.deviation[model] - self.mean_shift[model]
+
+    def ratio(self, component: str = "total") -> np.ndarray:
+        """CNN / CordsNet at each noise level (NaN at zero noise) of the ``"total"``
+        deviation (Fig. 3C), its ``"mean_shift"`` or its ``"fluctuation"``."""
+        parts = {
+            "total": lambda m: self.deviation[m],
+            "mean_shift": lambda m: self.mean_shift[m],
+            "fluctuation": self.fluctuation,
+        }
+        if component not in parts:
+            raise ValueError(f"component must be one of {list(parts)} (got {component!r})")
+        a, b = parts[component]("CordsNet"), parts[component]("CNN")
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(a > 0, b / a, np.nan)
 
@@ -429,15 +458,22 @@ def noise_robustness(
     levels: Sequence[float] = NOISE_LEVELS,
     stimulus_ms: float = 200.0,
     window_ms: float = 100.0,
+    repeats: int = 2,
     seed: int = 0,
     batch_size: int = 128,
 ) -> NoiseRobustness:
     """Fig. 3C–D: white Gaussian noise on every pixel of the input at every step.
 
     CordsNet sees each image for ``stimulus_ms`` from its spontaneous state with independent
-    noise at each of its steps (:class:`~cordsneuro.models.Epoch` ``noise_std``); the CNN sees
-    one independent noisy copy per step of the same window. Deviations are measured over the
-    last ``window_ms`` of the presentation.
+    noise at each of its steps (:class:`~cordsneuro.models.Epoch` ``noise_std``; with the
+    paper's dt = 2 ms, a new noise sample every 2 ms); the CNN sees one independent noisy copy
+    per step of the same window. The deviation is the squared difference between the noisy
+    and the noiseless logits at each step of the last ``window_ms`` of the presentation
+    (after the response has settled), averaged over those steps, the classes, the images and
+    ``repeats`` noise realisations — the per-step deviation of the output layer of the
+    paper's Fig. 3C caption, "mean-squared deviation from noiseless activations of the output
+    layer across … noisy images" (the paper states neither its noise levels nor a time
+    window).
 
     Parameters
     ----------
@@ -447,7 +483,15 @@ def noise_robustness(
     images, labels : Tensor
         ``(n, C, H, W)`` inputs as the models take them, ``(n,)`` classes.
     levels : sequence of float
-        Noise standard deviations (default :data:`NOISE_LEVELS`, five levels).
+        Noise standard deviations, in the units of ``images`` (default :data:`NOISE_LEVELS`,
+        five levels).
+    stimulus_ms, window_ms : float
+        Presentation length and the final window (ms) over which the deviation is measured.
+    repeats : int
+        Independent noise realisations per image (>= 2: the mean shift is estimated from
+        pairs of realisations, which makes it unbiased).
+    seed : int
+        Seed of the noise.
     """
     from cordsneuro.models.cordsnet import CordsNet
     from cordsneuro.models.protocols import Protocol
@@ -457,6 +501,8 @@ def noise_robustness(
     levels = np.asarray([float(v) for v in levels])
     if levels.ndim != 1 or not len(levels) or not np.isfinite(levels).all() or (levels < 0).any():
         raise ValueError(f"levels must be finite noise std's >= 0 (got {levels.tolist()})")
+    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 2:
+        raise ValueError(f"repeats must be an int >= 2 (got {repeats!r})")
     cordsnet.check_images(images)
     if labels.shape != (images.shape[0],):
         raise ValueError(f"labels must be ({images.shape[0]},), got {tuple(labels.shape)}")
@@ -467,41 +513,52 @@ def noise_robustness(
     window = list(range(n_steps - n_window, n_steps))
     g = torch.Generator().manual_seed(int(seed))
     cnn.eval()
-    dev = {"CordsNet": [], "CNN": []}
-    acc = {"CordsNet": [], "CNN": []}
-    power = {"CordsNet": 0.0, "CNN": 0.0}  # mean square of the noiseless logits
+    models = ("CordsNet", "CNN")
+    dev = {k: [] for k in models}
+    shift = {k: [] for k in models}
+    acc = {k: [] for k in models}
+    power = dict.fromkeys(models, 0.0)  # mean square of the noiseless logits
     with torch.no_grad():
         for sigma in levels:
-            sq = {"CordsNet": 0.0, "CNN": 0.0}
-            right = {"CordsNet": 0, "CNN": 0}
+            sq = dict.fromkeys(models, 0.0)
+            bias = dict.fromkeys(models, 0.0)
+            right = dict.fromkeys(models, 0.0)
             for s in range(0, len(images), batch_size):
                 x, y = images[s : s + batch_size], labels[s : s + batch_size]
                 clean = cordsnet.simulate(
                     x, Protocol.classification(stimulus_ms), record_steps=window
-                )
-                noisy = cordsnet.simulate(
-                    x,
-                    Protocol.classification(stimulus_ms, noise_std=float(sigma)),
-                    record_steps=window,
-                    generator=g,
-                )
-                sq["CordsNet"] += float(
-                    ((noisy.outputs - clean.outputs) ** 2).mean(dim=(1, 2)).sum()
-                )
-                right["CordsNet"] += int((noisy.outputs[:, -1].argmax(-1) == y).sum())
+                ).outputs
                 clean_cnn = cnn(x)
                 if sigma == levels[0]:
-                    power["CordsNet"] += float((clean.outputs**2).mean(dim=(1, 2)).sum())
+                    power["CordsNet"] += float((clean**2).mean(dim=(1, 2)).sum())
                     power["CNN"] += float((clean_cnn**2).mean(dim=1).sum())
-                total = 0.0
-                for step in range(n_window):
-                    out = cnn(x + float(sigma) * torch.randn(x.shape, generator=g))
-                    total += ((out - clean_cnn) ** 2).mean(dim=1)
-                    if step == n_window - 1:
-                        right["CNN"] += int((out.argmax(-1) == y).sum())
-                sq["CNN"] += float((total / n_window).sum())
-            for k in dev:
+                # per realisation: the window-averaged deviation (n, classes)
+                means = {k: [] for k in models}
+                for _ in range(repeats):
+                    noisy = cordsnet.simulate(
+                        x,
+                        Protocol.classification(stimulus_ms, noise_std=float(sigma)),
+                        record_steps=window,
+                        generator=g,
+                    ).outputs
+                    d = noisy - clean
+                    sq["CordsNet"] += float((d**2).mean(dim=(1, 2)).sum()) / repeats
+                    means["CordsNet"].append(d.mean(dim=1))
+                    right["CordsNet"] += float((noisy[:, -1].argmax(-1) == y).sum()) / repeats
+                    for _ in range(n_window):
+                        out = cnn(x + float(sigma) * torch.randn(x.shape, generator=g))
+                        d = out - clean_cnn
+                        sq["CNN"] += float((d**2).mean(dim=1).sum()) / (repeats * n_window)
+                        means["CNN"].append(d)
+                        right["CNN"] += float((out.argmax(-1) == y).sum()) / (repeats * n_window)
+                for k in models:  # E[d]² from pairs of independent realisations (unbiased)
+                    m = torch.stack(means[k])
+                    r = m.shape[0]
+                    pairs = (m.sum(0) ** 2 - (m**2).sum(0)) / (r * (r - 1))
+                    bias[k] += float(pairs.mean(dim=1).sum())
+            for k in models:
                 dev[k].append(sq[k] / len(images))
+                shift[k].append(bias[k] / len(images))
                 acc[k].append(right[k] / len(images))
     return NoiseRobustness(
         levels=levels,
@@ -511,4 +568,5 @@ def noise_robustness(
         relative_deviation={
             k: np.array(v) / max(power[k] / len(images), 1e-30) for k, v in dev.items()
         },
+        mean_shift={k: np.array(v) for k, v in shift.items()},
     )

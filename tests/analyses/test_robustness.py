@@ -46,6 +46,29 @@ def test_noise_attenuated_by_continuous_time(nets, one_thread):
     assert res_slow.deviation["CordsNet"][1] < res.deviation["CordsNet"][1] / 1.5
 
 
+def test_mean_shift_comes_from_rectification(nets, one_thread):
+    # eq. 9 applies the rectifier inside the update: near threshold it passes the positive half
+    # of the noise, so the noise-averaged output moves away from the noiseless one. The same
+    # weights with a linear update (PReLU slope 1) average the noise out: no mean shift.
+    cordsnet, cnn, _, images = nets
+    labels = torch.tensor([0, 1])
+    kw = {"levels": [0.5], "stimulus_ms": 200.0, "window_ms": 100.0, "repeats": 8}
+    linear = CordsNet(
+        2, in_channels=1, num_classes=4, image_size=16, activation="prelu", prelu_slope=1.0
+    ).eval()
+    linear.load_state_dict(cordsnet.state_dict())
+    fraction = {}
+    for name, net in (("relu", cordsnet), ("linear", linear)):
+        res = noise_robustness(net, cnn, images, labels, **kw)
+        fraction[name] = res.mean_shift["CordsNet"][0] / res.deviation["CordsNet"][0]
+        assert res.fluctuation("CordsNet")[0] > 0
+    assert abs(fraction["linear"]) < 0.1 and fraction["relu"] > 0.1 + fraction["linear"]
+    with pytest.raises(ValueError, match="repeats"):
+        noise_robustness(cordsnet, cnn, images, labels, repeats=1)
+    with pytest.raises(ValueError, match="component"):
+        res.ratio("bias")
+
+
 def test_sequence_response(nets, one_thread):
     cordsnet, cnn, rcnn, images = nets
     res = sequence_response(
