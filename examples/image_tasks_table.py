@@ -3,11 +3,12 @@ four image-computable monkey tasks; a table of scores and seconds, an example tr
 task as an image strip, and the tuning curves of the most selective RNN units.
 
 The front end is a trained CordsNet loaded with ``cordsneuro.load``: by default
-``/work/artifacts/digits_r2/cordsnet_r2`` if present, else ``results/digits_r2/cordsnet_r2``
-(made by ``examples/train_digits_frontend.py``). Only the RNN trains. Trials are short
-(shortened epochs, 32 × 32 images, 20 ms steps); the training set is a fixed pool of trials
-(their front-end activity is computed once and cached), the score is measured on new stimuli
-(another stimulus seed).
+``results/numerosity_r2/cordsnet_r2``, the CordsNet-R2 trained to count the dots of single
+displays by ``examples/train_numerosity_frontend.py`` (``--front-end`` takes any other saved
+CordsNet). Only the RNN trains. Trials are short (shortened epochs, 32 × 32 images, 20 ms
+steps); the training set is a fixed pool of trials (their front-end activity is computed once
+and cached; Numerosity, whose 25 number pairs × 25 control-set pairs need more examples, gets
+1024 trials, the others 256), the score is measured on new stimuli (another stimulus seed).
 
     python examples/image_tasks_table.py --out results/image_tasks
 
@@ -46,10 +47,9 @@ TUNING = {
     "DelayedResponse": ("delay", "position", "cue position (×45°)"),
     "Motion": ("motion", "signed_coherence", "signed coherence"),
 }
-DEFAULT_FRONT_ENDS = (
-    Path("/work/artifacts/digits_r2/cordsnet_r2"),
-    Path("results/digits_r2/cordsnet_r2"),
-)
+DEFAULT_FRONT_END = Path("results/numerosity_r2/cordsnet_r2")
+#: Training trials (a fixed pool) per task unless --pool is given.
+POOL = {"Numerosity": 1024, "Category": 256, "DelayedResponse": 256, "Motion": 256}
 
 
 def score(name: str, ev) -> tuple[float, dict]:
@@ -76,7 +76,8 @@ def score(name: str, ev) -> tuple[float, dict]:
 
 
 def run_task(name: str, front_end, args, out: Path) -> dict:
-    train_task = tasks.make(name, timing=TIMING[name], pool=args.pool, stimulus_seed=0)
+    pool = args.pool or POOL[name]
+    train_task = tasks.make(name, timing=TIMING[name], pool=pool, stimulus_seed=0)
     test_task = tasks.make(name, timing=TIMING[name], stimulus_seed=1)
     model = MultiAreaModel(
         front_end,
@@ -120,6 +121,7 @@ def run_task(name: str, front_end, args, out: Path) -> dict:
         "score": headline,
         "seconds": seconds,
         "train_steps": result.steps,
+        "train_pool": pool,
         "train_seconds": result.seconds,
         "test_accuracy": ev.accuracy,
         "fraction_selective_p<0.01": tuning.fraction_selective(0.01),
@@ -137,7 +139,10 @@ def main() -> None:
     p.add_argument("--tasks", nargs="+", default=list(TIMING), choices=list(TIMING))
     p.add_argument("--neurons", type=int, default=128, help="RNN size (the paper: 512)")
     p.add_argument("--pool-size", type=int, default=2, help="last area pooled to p × p")
-    p.add_argument("--pool", type=int, default=256, help="training trials (a fixed set)")
+    p.add_argument(
+        "--pool", type=int, default=None,
+        help="training trials (a fixed set; default: 1024 for Numerosity, 256 for the others)",
+    )  # fmt: skip
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--until", type=float, default=0.97, help="stop at this train accuracy")
     p.add_argument("--batch", type=int, default=32)
@@ -150,14 +155,12 @@ def main() -> None:
     )
     args = p.parse_args()
     torch.set_num_threads(1)
-    path = (
-        Path(args.front_end)
-        if args.front_end
-        else next((d for d in DEFAULT_FRONT_ENDS if (d / "config.json").is_file()), None)
-    )
-    if path is None:
+    torch.set_flush_denormal(True)  # rates decaying to 0 go subnormal: ~10x slower CPU
+    path = Path(args.front_end) if args.front_end else DEFAULT_FRONT_END
+    if not (path / "config.json").is_file():
         raise SystemExit(
-            "no trained front end: run examples/train_digits_frontend.py or pass --front-end"
+            f"no trained front end at {path}: run examples/train_numerosity_frontend.py or "
+            "pass --front-end"
         )
     front_end = load(path)
     out = Path(args.out)
