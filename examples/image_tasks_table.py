@@ -143,11 +143,11 @@ def main() -> None:
         "--pool", type=int, default=None,
         help="training trials (a fixed set; default: 1024 for Numerosity, 256 for the others)",
     )  # fmt: skip
-    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--steps", type=int, default=1500, help="at most this many RNN steps")
     p.add_argument("--until", type=float, default=0.97, help="stop at this train accuracy")
     p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--eval-trials", type=int, default=192)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--eval-trials", type=int, default=384, help="held-out trials scored")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="results/image_tasks")
     p.add_argument(
