@@ -67,7 +67,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--out", default="results/numerosity_r2")
-    p.add_argument("--epochs", type=int, default=6, help="epochs, each of new displays")
+    p.add_argument("--epochs", type=int, default=5, help="epochs, each of new displays")
     p.add_argument("--train-images", type=int, default=2000, help="displays per epoch")
     p.add_argument("--test-images", type=int, default=1000, help="held-out displays")
     p.add_argument("--lr", type=float, default=5e-3)
