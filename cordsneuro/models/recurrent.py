@@ -39,9 +39,9 @@ __all__ = [
 ]
 
 
-#: Largest network whose low-rank or convolutional ``W_rec`` :meth:`SingleAreaRNN.run_trials`
-#: expands to a dense matrix for the fused trial loop; larger ones keep their structured product
-#: step by step (``benchmarks/train_speed.py`` measures both).
+#: Largest ConvRNN whose convolution :meth:`SingleAreaRNN.run_trials` expands to a dense matrix
+#: for the fused trial loop; larger ones keep the convolution step by step (where the dense
+#: product would cost more than the convolution).
 DENSE_SCAN_MAX_NEURONS = 512
 
 
@@ -312,12 +312,13 @@ class SingleAreaRNN(DynamicalRNN):
         inputs, state, _ = self.prepare_run(inputs, state, n_steps, batch_size)
         return self.run_trials(inputs, state, generator=generator)
 
-    def scan_matrix(self) -> Tensor | None:
-        """The dense ``W_rec`` that :meth:`run_trials` hands to the fused trial loop
-        (:func:`~cordsneuro.models.scan.euler_scan`), or ``None`` to take the step-by-step loop.
+    def scan_weight(self) -> Tensor | tuple[Tensor, Tensor] | None:
+        """``W_rec`` as :meth:`run_trials` hands it to the fused trial loop
+        (:func:`~cordsneuro.models.scan.euler_scan`): a dense matrix or factors ``(P, Q)`` with
+        ``W_rec = P Q``, built differentiably from the parameters; or ``None`` to take the
+        step-by-step loop.
 
-        Default ``None``: a subclass opts in by returning a matrix built differentiably from
-        its parameters (:meth:`recurrent_matrix`)."""
+        Default ``None``: a subclass opts in (the library's four networks do)."""
         return None
 
     def run_trials(
@@ -329,7 +330,7 @@ class SingleAreaRNN(DynamicalRNN):
         The Euler steps are those of :meth:`~cordsneuro.dynamics.DynamicalRNN.update` applied to
         ``W_rec r + (W_inp h_t + b)``, where ``W_inp h + b`` is computed for all steps at once
         before the loop and the readout for all steps after it. When the model has a dense
-        :meth:`scan_matrix` and σ is one of :data:`~cordsneuro.models.scan.SCAN_ACTIVATIONS`,
+        :meth:`scan_weight` and σ is one of :data:`~cordsneuro.models.scan.SCAN_ACTIVATIONS`,
         the loop is :func:`~cordsneuro.models.scan.euler_scan` (one autograd node per trial,
         back-propagation through time written out); otherwise it calls :meth:`update` step by
         step. The noise (``noise_std > 0``) is drawn as in the step-by-step path of
@@ -344,7 +345,7 @@ class SingleAreaRNN(DynamicalRNN):
         alpha = alpha.reshape(-1) if alpha.dim() else alpha
         noise_at = per_step_generators(generator, inputs.device) if self.noise_std > 0 else None
         r = state.reshape(batch, -1)
-        weight = self.scan_matrix() if self.activation in SCAN_ACTIVATIONS else None
+        weight = self.scan_weight() if self.activation in SCAN_ACTIVATIONS else None
         if weight is not None:
             if noise_at is not None:
                 noise = [self._noise_like(offset[t], alpha, noise_at(t)) for t in range(n_time)]
@@ -404,7 +405,7 @@ class _SynapticRNN(SingleAreaRNN):
     def recurrent(self, rates: Tensor) -> Tensor:
         return rates @ self.recurrent_matrix().T
 
-    def scan_matrix(self) -> Tensor:
+    def scan_weight(self) -> Tensor:
         return self.recurrent_matrix()
 
     def recurrent_plus(self) -> Callable[[Tensor, Tensor], Tensor]:
@@ -522,9 +523,8 @@ class LowRankRNN(SingleAreaRNN):
     def recurrent_matrix(self) -> Tensor:
         return self.p @ self.q
 
-    def scan_matrix(self) -> Tensor | None:
-        # expanded to dense only where one N × N product is cheaper than the structured one
-        return self.recurrent_matrix() if self.n_neurons <= DENSE_SCAN_MAX_NEURONS else None
+    def scan_weight(self) -> tuple[Tensor, Tensor]:
+        return self.p, self.q
 
     def recurrent_plus(self) -> Callable[[Tensor, Tensor], Tensor]:
         q, p = self.q.T, self.p.T
@@ -708,8 +708,8 @@ class ConvRNN(SingleAreaRNN):
         mode = "circular" if self.padding == "circular" else "zeros"
         return conv_matrix(self.kernel, self.grid[1:], padding=self.pad, padding_mode=mode)
 
-    def scan_matrix(self) -> Tensor | None:
-        # expanded to dense only where one N × N product is cheaper than the structured one
+    def scan_weight(self) -> Tensor | None:
+        # dense only where one N × N product costs less than the small convolution's overhead
         return self.recurrent_matrix() if self.n_neurons <= DENSE_SCAN_MAX_NEURONS else None
 
 

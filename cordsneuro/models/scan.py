@@ -28,13 +28,21 @@ __all__ = ["euler_scan", "SCAN_ACTIVATIONS"]
 SCAN_ACTIVATIONS = ("tanh", "relu", "softplus", "identity")
 
 
-def euler_scan(weight: Tensor, offsets: Tensor, state: Tensor, alpha: Tensor, activation: str):
+def euler_scan(
+    weight: Tensor | tuple[Tensor, Tensor],
+    offsets: Tensor,
+    state: Tensor,
+    alpha: Tensor,
+    activation: str,
+) -> Tensor:
     """All states of a trial of Euler steps (eq. 9) for drive ``W r + c_t``.
 
     Parameters
     ----------
-    weight : Tensor
-        ``(N, N)`` recurrent matrix (row = postsynaptic neuron), or ``(K, N, N)`` for K networks.
+    weight : Tensor or (Tensor, Tensor)
+        ``(N, N)`` recurrent matrix (row = postsynaptic neuron), or ``(K, N, N)`` for K networks;
+        or its factors ``(P, Q)`` with ``W = P Q`` (``(N, R)`` and ``(R, N)``, with a leading K
+        for K networks), used as such: two thin products per step instead of an ``N × N`` one.
     offsets : Tensor
         ``c_t``: ``(T, B, N)`` — or ``(T, K, B, N)`` — the drive of each step besides ``W r``.
     state : Tensor
@@ -50,8 +58,9 @@ def euler_scan(weight: Tensor, offsets: Tensor, state: Tensor, alpha: Tensor, ac
     """
     if activation not in SCAN_ACTIVATIONS:
         raise ValueError(f"activation must be one of {SCAN_ACTIVATIONS} (got {activation!r})")
-    alpha = alpha.to(weight.dtype)
-    return _EulerScan.apply(weight, offsets, state, alpha, activation)[0][1:]
+    left, right = weight if isinstance(weight, tuple) else (weight, None)
+    alpha = alpha.to(left.dtype)
+    return _EulerScan.apply(left, right, offsets, state, alpha, activation)[0][1:]
 
 
 def _multiply_add(c: Tensor, a: Tensor, b: Tensor, *, beta: float = 1.0, out=None) -> Tensor:
@@ -60,15 +69,21 @@ def _multiply_add(c: Tensor, a: Tensor, b: Tensor, *, beta: float = 1.0, out=Non
     return fused(c, a, b, beta=beta, out=out)
 
 
-def _run(weight: Tensor, offsets: Tensor, state: Tensor, alpha: Tensor, activation: str):
+def _transposed(x: Tensor) -> Tensor:
+    return x.transpose(-1, -2).contiguous()
+
+
+def _run(left, right, offsets, state, alpha, activation):
     """The forward loop: all states ``(T + 1, [K,] B, N)`` and σ of every step."""
     rates = offsets.new_empty((offsets.shape[0] + 1, *state.shape))
     rates[0] = state
     h = offsets.new_empty(offsets.shape)
-    w_t = weight.transpose(-1, -2).contiguous()
+    p_t = _transposed(left)
+    q_t = None if right is None else _transposed(right)
     before, after = rates.unbind(0), h.unbind(0)
     for t, c in enumerate(offsets.unbind(0)):
-        _multiply_add(c, before[t], w_t, out=after[t])
+        r = before[t] if q_t is None else torch.matmul(before[t], q_t)
+        _multiply_add(c, r, p_t, out=after[t])
         _activate_(after[t], activation)
         torch.lerp(before[t], after[t], alpha, out=before[t + 1])
     return rates, h
@@ -104,48 +119,52 @@ class _EulerScan(torch.autograd.Function):
     (kept for the backward pass; not differentiable)."""
 
     @staticmethod
-    def forward(weight, offsets, state, alpha, activation):
-        rates, h = _run(weight, offsets, state, alpha, activation)
-        if any(x.requires_grad for x in (weight, offsets, state)):
+    def forward(left, right, offsets, state, alpha, activation):
+        rates, h = _run(left, right, offsets, state, alpha, activation)
+        if any(x is not None and x.requires_grad for x in (left, right, offsets, state)):
             _to_slope_(h, alpha, activation)
         return rates, h
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        weight, _, _, alpha, _ = inputs
+        left, right, _, _, alpha, _ = inputs
         rates, slope = output
         ctx.mark_non_differentiable(slope)
         ctx.set_materialize_grads(False)  # no trial-sized zero tensors for unused outputs
-        ctx.save_for_backward(weight, rates, slope, alpha)
+        ctx.save_for_backward(left, right, rates, slope, alpha)
 
     @staticmethod
-    def vmap(info, in_dims, weight, offsets, state, alpha, activation):
+    def vmap(info, in_dims, left, right, offsets, state, alpha, activation):
         """K networks under :func:`torch.func.vmap` (as in ``train_many``): one batched
         product per step instead of K."""
         k = info.batch_size
 
-        def stacked(x: Tensor, dim: int | None) -> Tensor:
+        def stacked(x: Tensor | None, dim: int | None) -> Tensor | None:
+            if x is None:
+                return None
             return x.movedim(dim, 0) if dim is not None else x.expand(k, *x.shape)
 
-        weight, state = stacked(weight, in_dims[0]), stacked(state, in_dims[2])
-        offsets = stacked(offsets, in_dims[1]).transpose(0, 1)  # a view: steps are read once
-        if in_dims[3] is not None:  # per-network α: (K,) or (K, N) → (K, 1, 1) or (K, 1, N)
-            alpha = stacked(alpha, in_dims[3])
-            alpha = alpha.reshape(k, 1, -1)
-        rates, slope = _EulerScan.apply(weight, offsets, state, alpha, activation)
+        left, right = stacked(left, in_dims[0]), stacked(right, in_dims[1])
+        state = stacked(state, in_dims[3])
+        offsets = stacked(offsets, in_dims[2]).transpose(0, 1)  # a view: steps are read once
+        if in_dims[4] is not None:  # per-network α: (K,) or (K, N) → (K, 1, 1) or (K, 1, N)
+            alpha = stacked(alpha, in_dims[4]).reshape(k, 1, -1)
+        rates, slope = _EulerScan.apply(left, right, offsets, state, alpha, activation)
         return (rates, slope), (1, 1)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_rates, _):
-        weight, rates, slope, alpha = ctx.saved_tensors
+        left, right, rates, slope, alpha = ctx.saved_tensors
         if grad_rates is None:
-            return None, None, None, None, None
+            return None, None, None, None, None, None
         grad_drive = torch.empty_like(slope)
-        stacked = weight.dim() == 3
-        # one network: dW is one product over all steps and trials at the end; K networks:
-        # accumulated per step (no copy of the trial into network-major order)
-        grad_weight = torch.zeros_like(weight) if stacked else None
+        stacked = left.dim() == 3
+        # one network: the weights' gradients are products over all steps and trials at the
+        # end; K networks: accumulated per step (no copy of the trial into network-major order)
+        grad_left = torch.zeros_like(left) if stacked else None
+        grad_right = torch.zeros_like(right) if stacked and right is not None else None
+        right_t = None if right is None else _transposed(right)
         before = rates.unbind(0)
         # g: dL/dr_{t+1} summed over later steps; r_{t+1} = (1 − α) r_t + α σ(W r_t + c_t)
         g = torch.zeros_like(rates[0])
@@ -154,15 +173,27 @@ class _EulerScan(torch.autograd.Function):
         outer, steps, slopes = grad_rates[1:].unbind(0), grad_drive.unbind(0), slope.unbind(0)
         for t in range(len(steps) - 1, -1, -1):
             g.add_(outer[t])
-            torch.mul(g, slopes[t], out=steps[t])
-            if stacked:
-                grad_weight.baddbmm_(steps[t].transpose(1, 2), before[t])
-            if keep_value is not None:
-                g = _multiply_add(g, steps[t], weight, beta=keep_value)
+            d = torch.mul(g, slopes[t], out=steps[t])  # dL/d(drive_t)
+            if right is None:
+                if stacked:
+                    grad_left.baddbmm_(d.transpose(1, 2), before[t])
+                back, factor = d, left
             else:
-                g = _multiply_add(g.mul_(keep), steps[t], weight)
+                back, factor = torch.matmul(d, left), right  # d P, then (d P) Q = d W
+                if stacked:
+                    grad_left.baddbmm_(d.transpose(1, 2), torch.bmm(before[t], right_t))
+                    grad_right.baddbmm_(back.transpose(1, 2), before[t])
+            if keep_value is not None:
+                g = _multiply_add(g, back, factor, beta=keep_value)
+            else:
+                g = _multiply_add(g.mul_(keep), back, factor)
         if not stacked:
-            n = weight.shape[-1]
-            grad_weight = grad_drive.view(-1, n).T @ rates[:-1].view(-1, n)
+            n = left.shape[0]
+            drive, previous = grad_drive.view(-1, n), rates[:-1].view(-1, n)
+            if right is None:
+                grad_left = drive.T @ previous
+            else:
+                grad_left = drive.T @ (previous @ right_t)
+                grad_right = (drive @ left).T @ previous
         g.add_(grad_rates[0])
-        return grad_weight, grad_drive, g, None, None
+        return grad_left, grad_right, grad_drive, g, None, None
