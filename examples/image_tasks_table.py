@@ -50,6 +50,10 @@ TUNING = {
 DEFAULT_FRONT_END = Path("results/numerosity_r2/cordsnet_r2")
 #: Training trials (a fixed pool) per task unless --pool is given.
 POOL = {"Numerosity": 1024, "Category": 256, "DelayedResponse": 256, "Motion": 256}
+#: The last area pooled to p × p unless --pool-size is given: the global average (the front
+#: end's own classifier feature, which carries the count) for Numerosity, where the quadrants
+#: only add features to over-fit; the quadrants where position matters.
+POOL_SIZE = {"Numerosity": 1, "Category": 2, "DelayedResponse": 2, "Motion": 2}
 
 
 def score(name: str, ev) -> tuple[float, dict]:
@@ -83,7 +87,7 @@ def run_task(name: str, front_end, args, out: Path) -> dict:
         front_end,
         output_size=train_task.n_outputs,
         n_neurons=args.neurons,
-        pool_size=args.pool_size,
+        pool_size=args.pool_size or POOL_SIZE[name],
         seed=args.seed,
     )
     start = time.perf_counter()
@@ -122,6 +126,7 @@ def run_task(name: str, front_end, args, out: Path) -> dict:
         "seconds": seconds,
         "train_steps": result.steps,
         "train_pool": pool,
+        "pool_size": model.pool_size,
         "train_seconds": result.seconds,
         "test_accuracy": ev.accuracy,
         "fraction_selective_p<0.01": tuning.fraction_selective(0.01),
@@ -138,7 +143,10 @@ def main() -> None:
     p.add_argument("--front-end", default=None, help="saved CordsNet directory")
     p.add_argument("--tasks", nargs="+", default=list(TIMING), choices=list(TIMING))
     p.add_argument("--neurons", type=int, default=128, help="RNN size (the paper: 512)")
-    p.add_argument("--pool-size", type=int, default=2, help="last area pooled to p × p")
+    p.add_argument(
+        "--pool-size", type=int, default=None,
+        help="last area pooled to p × p (default: 1 for Numerosity, 2 for the others)",
+    )  # fmt: skip
     p.add_argument(
         "--pool", type=int, default=None,
         help="training trials (a fixed set; default: 1024 for Numerosity, 256 for the others)",
