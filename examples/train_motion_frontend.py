@@ -35,7 +35,8 @@ end that classifies direction here hands a direction signal to the RNN.
 
 writes ``results/motion_r2/cordsnet_r2`` (``model.save``: safetensors + JSON, load it with
 ``cordsneuro.load``; saved after every evaluation, so an interrupted run keeps its last good
-state) and ``accuracy.json`` (4-way direction accuracy per coherence on new clips, seconds).
+state), ``accuracy.json`` (4-way and left / right direction accuracy per coherence on new
+clips after every evaluation, seconds) and ``accuracy.png`` (that accuracy against training).
 """
 
 from __future__ import annotations
@@ -179,6 +180,31 @@ def fit_readout(model: CordsNet, n: int, args: argparse.Namespace) -> float:
     return float(probe.score((feats - mu) / sd, targets))
 
 
+def plot_history(record: dict, path: Path) -> None:
+    """Direction accuracy (4-way, new clips) against training batches, one line per
+    coherence."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [h["step"] for h in record["history"]]
+    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    for c in record["history"][0]["test"]:
+        acc = [h["test"][c]["four_way"] for h in record["history"]]
+        ax.plot(steps, acc, marker="o", label=f"{100 * float(c):.1f} %")
+    ax.axhline(1 / len(CLASSES), color="grey", ls="--", lw=1, label="chance")
+    ax.set(
+        xlabel="training batches (32 clips)", ylabel="direction accuracy (4-way)", ylim=(0, 1.02)
+    )
+    ax.set_title("CordsNet-R2 on random-dot clips", fontsize=10)
+    ax.legend(title="coherence", fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+
+
 META = {
     "preprocessing": {"mean": [0.0], "std": [1.0], "image_size": [IMAGE_SIZE] * 2},
     "classes": list(CLASSES),
@@ -206,7 +232,14 @@ def main() -> None:
         help="clips for the readout's starting fit (0: the default initialisation)",
     )  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--plot-only", action="store_true", help="only redraw accuracy.png from accuracy.json"
+    )
     args = p.parse_args()
+    if args.plot_only:
+        out = Path(args.out)
+        plot_history(json.loads((out / "accuracy.json").read_text()), out / "accuracy.png")
+        return
     if not 0 <= args.ce_from < args.frames:
         raise SystemExit(f"--ce-from must be in 0…{args.frames - 1} (got {args.ce_from})")
     torch.set_num_threads(1)
@@ -265,6 +298,7 @@ def main() -> None:
     }
     with atomic_path(out / "accuracy.json") as tmp:
         tmp.write_text(json.dumps(record, indent=2))
+    plot_history(record, out / "accuracy.png")
     print(json.dumps({k: record[k] for k in ("test_accuracy_by_coherence", "seconds")}))
 
 
