@@ -325,7 +325,7 @@ def sweep_run(args: argparse.Namespace) -> int:
     try:
         table = run_sweep(
             args.sweep, out, executor=args.executor, workers=args.workers, threads=args.threads,
-            slurm=slurm, cluster=args.cluster, progress=not args.quiet,
+            slurm=slurm, cluster=args.cluster, progress=not args.quiet, batch=args.batch,
         )  # fmt: skip
     except ValueError as error:  # a bad sweep definition or a directory of another sweep
         print(f"cordsneuro sweep run: error: {error}", file=sys.stderr)
@@ -603,6 +603,11 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     q.add_argument("--workers", type=_positive_int, help="local processes (default: every core)")
     q.add_argument("--threads", type=_positive_int, default=1, help="torch threads per run")
+    q.add_argument(
+        "--batch", type=_positive_int, default=1,
+        help="train up to this many runs of one task, architecture, activation and size as one "
+        "batched model (train_many; same results as alone, to rounding); default 1",
+    )  # fmt: skip
     q.add_argument(
         "--slurm", nargs="*", metavar="KEY=VALUE",
         help="submitit parameters, e.g. slurm_partition=gpu timeout_min=120 "

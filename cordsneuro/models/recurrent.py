@@ -39,6 +39,12 @@ __all__ = [
 ]
 
 
+#: Largest ConvRNN whose convolution :meth:`SingleAreaRNN.run_trials` expands to a dense matrix
+#: for the fused trial loop; larger ones keep the convolution step by step (where the dense
+#: product would cost more than the convolution).
+DENSE_SCAN_MAX_NEURONS = 512
+
+
 def _generator(seed: int | None) -> torch.Generator:
     g = torch.Generator()
     g.manual_seed(int(seed) if seed is not None else int(torch.seed() % 2**63))
@@ -306,41 +312,60 @@ class SingleAreaRNN(DynamicalRNN):
         inputs, state, _ = self.prepare_run(inputs, state, n_steps, batch_size)
         return self.run_trials(inputs, state, generator=generator)
 
+    def scan_weight(self) -> Tensor | tuple[Tensor, Tensor] | None:
+        """``W_rec`` as :meth:`run_trials` hands it to the fused trial loop
+        (:func:`~cordsneuro.models.scan.euler_scan`): a dense matrix or factors ``(P, Q)`` with
+        ``W_rec = P Q``, built differentiably from the parameters; or ``None`` to take the
+        step-by-step loop.
+
+        Default ``None``: a subclass opts in (the library's four networks do)."""
+        return None
+
     def run_trials(
         self, inputs: Tensor, state: Tensor, *, generator: torch.Generator | None = None
     ) -> Trajectory:
         """Simulate validated inputs ``(batch, time, input_size)`` from ``state``
         ``(batch, *state_shape)`` and record every step; what :meth:`forward` runs.
 
-        Each step is the model's Euler update (:meth:`~cordsneuro.dynamics.DynamicalRNN.update`)
-        applied to ``W_rec r + (W_inp h_t + b)``, where ``W_inp h + b`` is computed for all steps
-        at once before the loop and the readout for all steps after it. No validation and no
-        data-dependent branch, so the method can be vectorised over stacked weights
-        (:func:`torch.func.vmap`, used by :func:`cordsneuro.training.train_many`). The noise
-        (``noise_std > 0``) is drawn as in the step-by-step path: same generator, same noise.
+        The Euler steps are those of :meth:`~cordsneuro.dynamics.DynamicalRNN.update` applied to
+        ``W_rec r + (W_inp h_t + b)``, where ``W_inp h + b`` is computed for all steps at once
+        before the loop and the readout for all steps after it. When the model has a dense
+        :meth:`scan_weight` and σ is one of :data:`~cordsneuro.models.scan.SCAN_ACTIVATIONS`,
+        the loop is :func:`~cordsneuro.models.scan.euler_scan` (one autograd node per trial,
+        back-propagation through time written out); otherwise it calls :meth:`update` step by
+        step. The noise (``noise_std > 0``) is drawn as in the step-by-step path of
+        :meth:`forward`: same generator, same noise.
         """
+        from cordsneuro.models.scan import SCAN_ACTIVATIONS, euler_scan
+
         batch, n_time = inputs.shape[0], inputs.shape[1]
-        offset = torch.addmm(self.bias, inputs.reshape(-1, inputs.shape[-1]), self.input_weight().T)
-        offset = offset.view(batch, n_time, -1).unbind(1)  # one backward node, not one per step
-        plus = self.recurrent_plus()
+        time_major = inputs.transpose(0, 1).reshape(-1, inputs.shape[-1])
+        offset = torch.addmm(self.bias, time_major, self.input_weight().T).view(n_time, batch, -1)
         alpha = self.alpha
         alpha = alpha.reshape(-1) if alpha.dim() else alpha
         noise_at = per_step_generators(generator, inputs.device) if self.noise_std > 0 else None
         r = state.reshape(batch, -1)
-        kept = []
-        for t in range(n_time):
-            g = None if noise_at is None else noise_at(t)
-            r = self.update(r, plus(r, offset[t]), alpha=alpha, generator=g)
-            kept.append(r)
-        flat = torch.stack(kept, dim=1)
-        outputs = torch.addmm(self.b_out, flat.reshape(-1, flat.shape[-1]), self.output_weight().T)
+        weight = self.scan_weight() if self.activation in SCAN_ACTIVATIONS else None
+        if weight is not None:
+            if noise_at is not None:
+                noise = [self._noise_like(offset[t], alpha, noise_at(t)) for t in range(n_time)]
+                offset = offset + torch.stack(noise)
+            rates = euler_scan(weight, offset, r, alpha, self.activation)
+        else:
+            plus, kept = self.recurrent_plus(), []
+            for t, c in enumerate(offset.unbind(0)):  # one backward node, not one per step
+                g = None if noise_at is None else noise_at(t)
+                r = self.update(r, plus(r, c), alpha=alpha, generator=g)
+                kept.append(r)
+            rates = torch.stack(kept)
+        outputs = torch.matmul(rates, self.output_weight().T) + self.b_out
         times = self.dt * torch.arange(1, n_time + 1, device=inputs.device, dtype=torch.float32)
         shape = self.state_shapes[0]
         return Trajectory(
-            rates=flat.view(batch, n_time, *shape),
-            outputs=outputs.view(batch, n_time, -1),
+            rates=rates.transpose(0, 1).view(batch, n_time, *shape),
+            outputs=outputs.transpose(0, 1),
             times=times,
-            final_state=r.view(batch, *shape),
+            final_state=rates[-1].view(batch, *shape),
         )
 
     def check_inputs(self, inputs: Tensor) -> None:
@@ -379,6 +404,9 @@ class _SynapticRNN(SingleAreaRNN):
 
     def recurrent(self, rates: Tensor) -> Tensor:
         return rates @ self.recurrent_matrix().T
+
+    def scan_weight(self) -> Tensor:
+        return self.recurrent_matrix()
 
     def recurrent_plus(self) -> Callable[[Tensor, Tensor], Tensor]:
         w = self.recurrent_matrix().T  # masked / signed once per trial, not once per step
@@ -494,6 +522,9 @@ class LowRankRNN(SingleAreaRNN):
 
     def recurrent_matrix(self) -> Tensor:
         return self.p @ self.q
+
+    def scan_weight(self) -> tuple[Tensor, Tensor]:
+        return self.p, self.q
 
     def recurrent_plus(self) -> Callable[[Tensor, Tensor], Tensor]:
         q, p = self.q.T, self.p.T
@@ -676,6 +707,10 @@ class ConvRNN(SingleAreaRNN):
 
         mode = "circular" if self.padding == "circular" else "zeros"
         return conv_matrix(self.kernel, self.grid[1:], padding=self.pad, padding_mode=mode)
+
+    def scan_weight(self) -> Tensor | None:
+        # dense only where one N × N product costs less than the small convolution's overhead
+        return self.recurrent_matrix() if self.n_neurons <= DENSE_SCAN_MAX_NEURONS else None
 
 
 # ----------------------------------------------------------------------------- Table S1

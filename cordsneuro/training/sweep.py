@@ -387,45 +387,115 @@ def run_one(spec: RunSpec, out: str | os.PathLike, threads: int = 1) -> dict[str
     """Train (or, for an untrained twin, only build) one network, record its trajectories on
     the task's fixed evaluation batch, and write its directory atomically.
 
-    A finished run is not redone: its stored row is returned. Returns the run's row (grid
-    values, metrics, steps, seconds and ``"status"``: ``"ran"`` or ``"skipped"``).
+    A finished run is not redone: its stored row is returned; a run killed while training
+    resumes from its checkpoint. Returns the run's row (grid values, metrics, steps, seconds
+    and ``"status"``: ``"ran"`` or ``"skipped"``).
     """
-    final = run_dir(out, spec)
     if is_done(out, spec):
-        return {**_row(final), "status": "skipped"}
+        return {**_row(run_dir(out, spec)), "status": "skipped"}
+    from cordsneuro.training.trainer import train
+
+    start = _set_threads(threads)
+    model, settings = _build(spec)
+    record: dict[str, Any] = {"steps": 0, "reached": False, "stopped": "untrained", "history": {}}
+    if spec.trained:
+        result = train(
+            model, spec.task, steps=spec.max_steps, until="criterion", lr=spec.lr,
+            seed=spec.seed, eval_trials=spec.eval_trials, checkpoint_dir=_partial(out, spec),
+            resume=True, progress=False, **_train_settings(settings),
+        )  # fmt: skip
+        record = _record(result)
+    return _finish(spec, out, model, settings, record, time.perf_counter() - start)
+
+
+def run_group(specs: Sequence[RunSpec], out: str | os.PathLike, threads: int = 1) -> list[dict]:
+    """Train runs that share task, architecture, activation and size as one batched model
+    (:func:`~cordsneuro.training.train_many`: each network as :func:`run_one` would train it
+    alone, to floating-point rounding), then write each run's directory as :func:`run_one`.
+
+    Finished runs are skipped; untrained twins, runs with a checkpoint left by a killed run
+    (which resume alone) and a group of one go through :func:`run_one`. Returns the rows.
+    """
+    from cordsneuro.training.many import train_many
+
+    todo = [s for s in specs if not is_done(out, s)]
+    alone = [s for s in todo if not s.trained or (_partial(out, s) / "checkpoint").is_dir()]
+    together = [s for s in todo if s not in alone]
+    if len({_shape_key(s) for s in together}) > 1:
+        raise ValueError("run_group takes runs of one task, architecture, activation and size")
+    rows = [{**_row(run_dir(out, s)), "status": "skipped"} for s in specs if is_done(out, s)]
+    rows += [run_one(s, out, threads) for s in alone]
+    if len(together) == 1:
+        rows.append(run_one(together[0], out, threads))
+    elif together:
+        start = _set_threads(threads)
+        built = [_build(s) for s in together]
+        settings = built[0][1]
+        results = train_many(
+            [model for model, _ in built], together[0].task, steps=together[0].max_steps,
+            until="criterion", lr=[s.lr for s in together], seed=[s.seed for s in together],
+            eval_trials=together[0].eval_trials,
+            checkpoint_dirs=[_partial(out, s) for s in together], progress=False,
+            **_train_settings(settings),
+        )  # fmt: skip
+        seconds = (time.perf_counter() - start) / len(together)  # the group's time, shared
+        for spec, (model, settings), result in zip(together, built, results):
+            rows.append(_finish(spec, out, model, settings, _record(result), seconds))
+    return rows
+
+
+def _shape_key(spec: RunSpec) -> tuple:
+    """Runs with the same key can train as one batched model."""
+    return (spec.task, spec.architecture, spec.activation, spec.size, spec.max_steps)
+
+
+def _set_threads(threads: int) -> float:
+    import torch
+
+    torch.set_num_threads(int(threads))
+    return time.perf_counter()
+
+
+def _partial(out: str | os.PathLike, spec: RunSpec) -> Path:
+    return Path(out) / "partial" / spec.task / spec.name
+
+
+def _build(spec: RunSpec):
+    """The run's network (Table S1, recipe settings) and its recipe."""
+    from cordsneuro.training.recipes import paper_model, recipe
+
+    model = paper_model(
+        spec.task, spec.architecture, spec.size, seed=spec.seed, activation=spec.activation
+    )
+    return model, recipe(spec.task, spec.architecture)
+
+
+def _train_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The recipe's training arguments besides those the grid sets."""
+    skip = ("model", "lowrank_init", "curriculum", "lr", "steps")
+    return {k: v for k, v in settings.items() if k not in skip}
+
+
+def _record(result) -> dict[str, Any]:
+    return {
+        "steps": result.steps,
+        "reached": result.reached,
+        "stopped": result.stopped,
+        "history": {"evaluations": result.history["evaluations"]},
+    }
+
+
+def _finish(spec, out, model, settings, record, seconds) -> dict[str, Any]:
+    """Evaluate the network, record its trajectories and write the run directory atomically
+    (the partial checkpoint goes once the run is in place)."""
     import torch
     from safetensors.torch import save_file
 
     from cordsneuro import __version__
     from cordsneuro.tasks import evaluate, make_batch
-    from cordsneuro.training.recipes import paper_model, recipe
-    from cordsneuro.training.trainer import train
 
-    torch.set_num_threads(int(threads))
     start = time.perf_counter()
-    model = paper_model(
-        spec.task, spec.architecture, spec.size, seed=spec.seed, activation=spec.activation
-    )
-    settings = recipe(spec.task, spec.architecture)
-    record: dict[str, Any] = {"steps": 0, "reached": False, "stopped": "untrained", "history": {}}
-    partial = Path(out) / "partial" / spec.task / spec.name
-    if spec.trained:
-        kwargs = {
-            k: v
-            for k, v in settings.items()
-            if k not in ("model", "lowrank_init", "curriculum", "lr", "steps")
-        }
-        result = train(
-            model, spec.task, steps=spec.max_steps, until="criterion", lr=spec.lr,
-            seed=spec.seed, eval_trials=spec.eval_trials, checkpoint_dir=partial, resume=True,
-            progress=False, **kwargs,
-        )  # fmt: skip
-        record.update(
-            steps=result.steps,
-            reached=result.reached,
-            stopped=result.stopped,
-            history={"evaluations": result.history["evaluations"]},
-        )
+    final = run_dir(out, spec)
     model.eval()
     evaluation = evaluate(model, spec.task, n_trials=spec.eval_trials)
     batch = make_batch(spec.task, spec.trajectory_trials, seed=spec.trajectory_seed)
@@ -442,7 +512,7 @@ def run_one(spec: RunSpec, out: str | os.PathLike, threads: int = 1) -> dict[str
         value = torch.as_tensor(value) if getattr(value, "dtype", None) is not None else None
         if value is not None and value.dtype != torch.bool and key != "length":
             tensors[f"info.{key}"] = value.clone()  # epochs share arrays: store copies
-    seconds = time.perf_counter() - start
+    seconds += time.perf_counter() - start
     metrics = {k: float(v) for k, v in evaluation.metrics.items()}
     try:
         with atomic_path(final) as tmp:
@@ -467,7 +537,7 @@ def run_one(spec: RunSpec, out: str | os.PathLike, threads: int = 1) -> dict[str
                 raise _AlreadyDone
     except _AlreadyDone:
         return {**_row(final), "status": "skipped"}
-    shutil.rmtree(partial, ignore_errors=True)
+    shutil.rmtree(_partial(out, spec), ignore_errors=True)
     return {**_row(final), "status": "ran"}
 
 
@@ -534,6 +604,7 @@ def run_sweep(
     max_array: int = 1000,
     wait: bool = True,
     progress: bool = True,
+    batch: int = 1,
 ):
     """Run every missing run of ``sweep`` into ``out`` and return the results table.
 
@@ -560,6 +631,11 @@ def run_sweep(
         SLURM: wait for the array and collect (default); False returns the submitit jobs.
     progress : bool
         Show a tqdm bar over runs.
+    batch : int
+        Train up to this many runs that share task, architecture, activation and size (they
+        differ in seed or learning rate) as one batched model (:func:`run_group`, through
+        :func:`~cordsneuro.training.train_many`); each run ends as it would alone, up to
+        floating-point rounding. 1 (default) trains every run alone.
 
     Returns
     -------
@@ -574,6 +650,7 @@ def run_sweep(
         raise ValueError(f"executor must be 'local' or 'slurm' (got {executor!r})")
     threads = _int("threads", threads, 1)
     max_array = _int("max_array", max_array, 1)
+    batch = _int("batch", batch, 1)
     out = Path(out)
     runs = sweep.runs()
     out.mkdir(parents=True, exist_ok=True)
@@ -582,23 +659,24 @@ def run_sweep(
     todo = [s for s in runs if not is_done(out, s)]
     if progress:
         print(f"sweep {sweep.name!r}: {len(runs)} runs, {len(runs) - len(todo)} already done")
+    groups = _groups(todo, batch)
     bar = tqdm(total=len(todo), desc=f"sweep {sweep.name}", disable=not progress)
     if executor == "local":
         workers = (os.cpu_count() or 1) if workers is None else _int("workers", workers, 1)
-        if workers == 1 or len(todo) <= 1:
-            for spec in todo:
-                run_one(spec, out, threads)
-                bar.update(1)
+        if workers == 1 or len(groups) <= 1:
+            for group in groups:
+                run_group(group, out, threads)
+                bar.update(len(group))
         else:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                futures = [pool.submit(run_one, spec, out, threads) for spec in todo]
+                futures = {pool.submit(run_group, g, out, threads): len(g) for g in groups}
                 for future in as_completed(futures):
                     future.result()
-                    bar.update(1)
+                    bar.update(futures[future])
     else:
         import submitit
 
@@ -607,19 +685,33 @@ def run_sweep(
         params.update(slurm or {})
         ex.update_parameters(**params)
         jobs = []
-        for first in range(0, len(todo), max_array):  # clusters cap array sizes (MaxArraySize)
-            part = todo[first : first + max_array]
-            jobs += ex.map_array(run_one, part, [str(out)] * len(part), [threads] * len(part))
+        for first in range(0, len(groups), max_array):  # clusters cap array sizes (MaxArraySize)
+            part = groups[first : first + max_array]
+            jobs += ex.map_array(run_group, part, [str(out)] * len(part), [threads] * len(part))
             if progress:
-                print(f"submitted {len(part)} runs as job array {jobs[-1].job_id.split('_')[0]}")
+                print(f"submitted {len(part)} jobs as job array {jobs[-1].job_id.split('_')[0]}")
         if not wait:
             bar.close()
             return jobs
         for job in submitit.helpers.as_completed(jobs):
-            job.result()
-            bar.update(1)
+            bar.update(len(job.result()))
     bar.close()
     return collect(out)
+
+
+def _groups(specs: list[RunSpec], batch: int) -> list[list[RunSpec]]:
+    """Runs in groups of at most ``batch`` that can train as one (:func:`_shape_key`);
+    untrained twins each alone."""
+    by_key: dict[tuple, list[RunSpec]] = {}
+    groups = []
+    for spec in specs:
+        if spec.trained and batch > 1:
+            by_key.setdefault(_shape_key(spec), []).append(spec)
+        else:
+            groups.append([spec])
+    for members in by_key.values():
+        groups += [members[i : i + batch] for i in range(0, len(members), batch)]
+    return groups
 
 
 def collect(out: str | os.PathLike, write: bool = True):
