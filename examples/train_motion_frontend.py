@@ -117,9 +117,7 @@ def clip_loss(model: CordsNet, clips: torch.Tensor, labels: torch.Tensor, ce_fro
         checkpoint_segment=10,
     )
     weights = torch.ones(traj.outputs.shape[1])
-    loss = cordsnet_loss(
-        traj.outputs, labels, traj.rates, start, weights=weights
-    )  # fmt: skip
+    loss = cordsnet_loss(traj.outputs, labels, traj.rates, start, weights=weights)
     return loss, traj.outputs[:, -1]
 
 
