@@ -2,10 +2,12 @@
 four image-computable monkey tasks; a table of scores and seconds, an example trial of each
 task as an image strip, and the tuning curves of the most selective RNN units.
 
-The front end is a trained CordsNet loaded with ``cordsneuro.load``: by default
+The front end is a trained CordsNet loaded with ``cordsneuro.load``: by default the shipped
 ``results/numerosity_r2/cordsnet_r2``, the CordsNet-R2 trained to count the dots of single
-displays by ``examples/train_numerosity_frontend.py`` (``--front-end`` takes any other saved
-CordsNet). Only the RNN trains. Trials are short (shortened epochs, 32 × 32 images, 20 ms
+displays by ``examples/train_numerosity_frontend.py``, and for Motion
+``results/motion_r2/cordsnet_r2``, trained on random-dot clips by
+``examples/train_motion_frontend.py`` (``--front-end`` takes any other saved CordsNet for
+every task). Only the RNN trains. Trials are short (shortened epochs, 32 × 32 images, 20 ms
 steps); the training set is a fixed pool of trials (their front-end activity is computed once
 and cached; Numerosity, whose 25 number pairs × 25 control-set pairs need more examples, gets
 1024 trials, the others 256), the score is measured on new stimuli (another stimulus seed).
@@ -47,7 +49,17 @@ TUNING = {
     "DelayedResponse": ("delay", "position", "cue position (×45°)"),
     "Motion": ("motion", "signed_coherence", "signed coherence"),
 }
-DEFAULT_FRONT_END = Path("results/numerosity_r2/cordsnet_r2")
+#: Per task: the shipped front end and the RNN training settings used when the command line
+#: leaves them out. Motion needs the front end trained on random-dot clips
+#: (examples/train_motion_frontend.py); the others use the one trained to count dots.
+TASK_DEFAULTS = {
+    "Numerosity": {"front_end": "results/numerosity_r2/cordsnet_r2"},
+    "Category": {"front_end": "results/numerosity_r2/cordsnet_r2"},
+    "DelayedResponse": {"front_end": "results/numerosity_r2/cordsnet_r2"},
+    "Motion": {"front_end": "results/motion_r2/cordsnet_r2", "steps": 300, "lr": 1e-3,
+               "eval_trials": 576},
+}  # fmt: skip
+GENERAL_DEFAULTS = {"steps": 1500, "lr": 2e-3, "eval_trials": 384}
 #: Training trials (a fixed pool) per task unless --pool is given.
 POOL = {"Numerosity": 1024, "Category": 256, "DelayedResponse": 256, "Motion": 256}
 #: The last area pooled to p × p unless --pool-size is given: the global average (the front
@@ -140,7 +152,10 @@ def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--front-end", default=None, help="saved CordsNet directory")
+    p.add_argument(
+        "--front-end", default=None,
+        help="saved CordsNet directory for every task (default: per task, see TASK_DEFAULTS)",
+    )  # fmt: skip
     p.add_argument("--tasks", nargs="+", default=list(TIMING), choices=list(TIMING))
     p.add_argument("--neurons", type=int, default=128, help="RNN size (the paper: 512)")
     p.add_argument(
@@ -151,11 +166,19 @@ def main() -> None:
         "--pool", type=int, default=None,
         help="training trials (a fixed set; default: 1024 for Numerosity, 256 for the others)",
     )  # fmt: skip
-    p.add_argument("--steps", type=int, default=1500, help="at most this many RNN steps")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="at most this many RNN steps (default 1500; Motion 300)",
+    )
     p.add_argument("--until", type=float, default=0.97, help="stop at this train accuracy")
     p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--eval-trials", type=int, default=384, help="held-out trials scored")
+    p.add_argument("--lr", type=float, default=None, help="default 2e-3; Motion 1e-3")
+    p.add_argument(
+        "--eval-trials", type=int, default=None,
+        help="held-out trials scored (default 384; Motion 576: ~96 per coherence)",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="results/image_tasks")
     p.add_argument(
@@ -164,17 +187,20 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)  # rates decaying to 0 go subnormal: ~10x slower CPU
-    path = Path(args.front_end) if args.front_end else DEFAULT_FRONT_END
-    if not (path / "config.json").is_file():
-        raise SystemExit(
-            f"no trained front end at {path}: run examples/train_numerosity_frontend.py or "
-            "pass --front-end"
-        )
-    front_end = load(path)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for name in [] if args.table_only else args.tasks:
-        row = {**run_task(name, front_end, args, out), "front_end": str(path)}
+        settings = {**GENERAL_DEFAULTS, **TASK_DEFAULTS[name]}
+        given = {k: getattr(args, k) for k in ("front_end", "steps", "lr", "eval_trials")}
+        settings.update({k: v for k, v in given.items() if v is not None})
+        path = Path(settings["front_end"])
+        if not (path / "config.json").is_file():
+            raise SystemExit(
+                f"no trained front end at {path}: run examples/train_numerosity_frontend.py "
+                "(or train_motion_frontend.py) or pass --front-end"
+            )
+        task_args = argparse.Namespace(**{**vars(args), **settings})
+        row = {**run_task(name, load(path), task_args, out), "front_end": str(path)}
         with atomic_path(out / f"row_{name}.json") as tmp:
             tmp.write_text(json.dumps(row, indent=2))
         print(json.dumps(row), flush=True)
@@ -184,13 +210,14 @@ def main() -> None:
         if (out / f"row_{n}.json").is_file()
     ]
     lines = [
-        f"front end: {path} (CordsNet-R{front_end.depth}); RNN {args.neurons} neurons",
+        f"RNN {args.neurons} neurons",
         "",
-        "| task | score | seconds | train steps |",
-        "|---|---|---|---|",
+        "| task | score | seconds | train steps | front end |",
+        "|---|---|---|---|---|",
     ]
     lines += [
-        f"| {r['task']} | {r['score']:.3f} | {r['seconds']:.0f} | {r['train_steps']} |"
+        f"| {r['task']} | {r['score']:.3f} | {r['seconds']:.0f} | {r['train_steps']} "
+        f"| {r['front_end']} |"
         for r in rows
     ]
     print("\n".join(lines))
