@@ -329,8 +329,8 @@ class SingleAreaRNN(DynamicalRNN):
 
         The Euler steps are those of :meth:`~cordsneuro.dynamics.DynamicalRNN.update` applied to
         ``W_rec r + (W_inp h_t + b)``, where ``W_inp h + b`` is computed for all steps at once
-        before the loop and the readout for all steps after it. When the model has a dense
-        :meth:`scan_weight` and σ is one of :data:`~cordsneuro.models.scan.SCAN_ACTIVATIONS`,
+        before the loop and the readout for all steps after it. When the model has a
+        :meth:`scan_weight` (a dense matrix or low-rank factors) and σ is one of :data:`~cordsneuro.models.scan.SCAN_ACTIVATIONS`,
         the loop is :func:`~cordsneuro.models.scan.euler_scan` (one autograd node per trial,
         back-propagation through time written out); otherwise it calls :meth:`update` step by
         step. The noise (``noise_std > 0``) is drawn as in the step-by-step path of

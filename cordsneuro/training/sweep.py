@@ -393,9 +393,12 @@ def run_one(spec: RunSpec, out: str | os.PathLike, threads: int = 1) -> dict[str
     """
     if is_done(out, spec):
         return {**_row(run_dir(out, spec)), "status": "skipped"}
+    import torch
+
     from cordsneuro.training.trainer import train
 
-    start = _set_threads(threads)
+    torch.set_num_threads(int(threads))
+    start = time.perf_counter()
     model, settings = _build(spec)
     record: dict[str, Any] = {"steps": 0, "reached": False, "stopped": "untrained", "history": {}}
     if spec.trained:
@@ -416,6 +419,8 @@ def run_group(specs: Sequence[RunSpec], out: str | os.PathLike, threads: int = 1
     Finished runs are skipped; untrained twins, runs with a checkpoint left by a killed run
     (which resume alone) and a group of one go through :func:`run_one`. Returns the rows.
     """
+    import torch
+
     from cordsneuro.training.many import train_many
 
     todo = [s for s in specs if not is_done(out, s)]
@@ -428,7 +433,8 @@ def run_group(specs: Sequence[RunSpec], out: str | os.PathLike, threads: int = 1
     if len(together) == 1:
         rows.append(run_one(together[0], out, threads))
     elif together:
-        start = _set_threads(threads)
+        torch.set_num_threads(int(threads))
+        start = time.perf_counter()
         built = [_build(s) for s in together]
         settings = built[0][1]
         results = train_many(
@@ -447,13 +453,6 @@ def run_group(specs: Sequence[RunSpec], out: str | os.PathLike, threads: int = 1
 def _shape_key(spec: RunSpec) -> tuple:
     """Runs with the same key can train as one batched model."""
     return (spec.task, spec.architecture, spec.activation, spec.size, spec.max_steps)
-
-
-def _set_threads(threads: int) -> float:
-    import torch
-
-    torch.set_num_threads(int(threads))
-    return time.perf_counter()
 
 
 def _partial(out: str | os.PathLike, spec: RunSpec) -> Path:
