@@ -60,7 +60,7 @@ def euler_scan(
         raise ValueError(f"activation must be one of {SCAN_ACTIVATIONS} (got {activation!r})")
     left, right = weight if isinstance(weight, tuple) else (weight, None)
     alpha = alpha.to(left.dtype)
-    return _EulerScan.apply(left, right, offsets, state, alpha, activation)[0][1:]
+    return _EulerScan.apply(left, right, offsets, state, alpha, activation)[0]
 
 
 def _multiply_add(c: Tensor, a: Tensor, b: Tensor, *, beta: float = 1.0, out=None) -> Tensor:
@@ -73,14 +73,19 @@ def _transposed(x: Tensor) -> Tensor:
     return x.transpose(-1, -2).contiguous()
 
 
+def _thin(a: Tensor, b: Tensor) -> Tensor:
+    """``a @ b`` for a tall ``a`` (all steps × trials) and a thin ``b`` (a low rank or a few
+    outputs), computed as ``(bᵀ aᵀ)ᵀ``: MKL runs that orientation 2–3× faster (a view)."""
+    return (b.T @ a.T).T
+
+
 def _run(left, right, offsets, state, alpha, activation):
-    """The forward loop: all states ``(T + 1, [K,] B, N)`` and σ of every step."""
-    rates = offsets.new_empty((offsets.shape[0] + 1, *state.shape))
-    rates[0] = state
+    """The forward loop: the states after each step ``(T, [K,] B, N)`` and σ of every step."""
+    rates = offsets.new_empty((offsets.shape[0], *state.shape))
     h = offsets.new_empty(offsets.shape)
     p_t = _transposed(left)
     q_t = None if right is None else _transposed(right)
-    before, after = rates.unbind(0), h.unbind(0)
+    before, after = (state, *rates.unbind(0)), h.unbind(0)
     for t, c in enumerate(offsets.unbind(0)):
         r = before[t] if q_t is None else torch.matmul(before[t], q_t)
         _multiply_add(c, r, p_t, out=after[t])
@@ -115,8 +120,9 @@ def _activate_(x: Tensor, activation: str) -> None:
 
 
 class _EulerScan(torch.autograd.Function):
-    """Returns all states ``(T + 1, …)`` (the initial one first) and ``α σ'`` of every step
-    (kept for the backward pass; not differentiable)."""
+    """Returns the states after each step ``(T, …)`` and ``α σ'`` of every step (kept for the
+    backward pass; not differentiable). The initial state is not an output: a gradient for a
+    ``(T + 1)``-step tensor sliced to ``T`` would be a trial-sized zero fill and copy per call."""
 
     @staticmethod
     def forward(left, right, offsets, state, alpha, activation):
@@ -127,11 +133,11 @@ class _EulerScan(torch.autograd.Function):
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        left, right, _, _, alpha, _ = inputs
+        left, right, _, state, alpha, _ = inputs
         rates, slope = output
         ctx.mark_non_differentiable(slope)
         ctx.set_materialize_grads(False)  # no trial-sized zero tensors for unused outputs
-        ctx.save_for_backward(left, right, rates, slope, alpha)
+        ctx.save_for_backward(left, right, state, rates, slope, alpha)
 
     @staticmethod
     def vmap(info, in_dims, left, right, offsets, state, alpha, activation):
@@ -155,7 +161,7 @@ class _EulerScan(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_rates, _):
-        left, right, rates, slope, alpha = ctx.saved_tensors
+        left, right, state, rates, slope, alpha = ctx.saved_tensors
         if grad_rates is None:
             return None, None, None, None, None, None
         grad_drive = torch.empty_like(slope)
@@ -165,12 +171,12 @@ class _EulerScan(torch.autograd.Function):
         grad_left = torch.zeros_like(left) if stacked else None
         grad_right = torch.zeros_like(right) if stacked and right is not None else None
         right_t = None if right is None else _transposed(right)
-        before = rates.unbind(0)
+        before = (state, *rates.unbind(0))
         # g: dL/dr_{t+1} summed over later steps; r_{t+1} = (1 − α) r_t + α σ(W r_t + c_t)
-        g = torch.zeros_like(rates[0])
+        g = torch.zeros_like(state)
         keep = 1 - alpha
         keep_value = float(keep) if keep.dim() == 0 else None
-        outer, steps, slopes = grad_rates[1:].unbind(0), grad_drive.unbind(0), slope.unbind(0)
+        outer, steps, slopes = grad_rates.unbind(0), grad_drive.unbind(0), slope.unbind(0)
         for t in range(len(steps) - 1, -1, -1):
             g.add_(outer[t])
             d = torch.mul(g, slopes[t], out=steps[t])  # dL/d(drive_t)
@@ -188,12 +194,22 @@ class _EulerScan(torch.autograd.Function):
             else:
                 g = _multiply_add(g.mul_(keep), back, factor)
         if not stacked:
-            n = left.shape[0]
-            drive, previous = grad_drive.view(-1, n), rates[:-1].view(-1, n)
-            if right is None:
-                grad_left = drive.T @ previous
-            else:
-                grad_left = drive.T @ (previous @ right_t)
-                grad_right = (drive @ left).T @ previous
-        g.add_(grad_rates[0])
+            grad_left, grad_right = _weight_grads(grad_drive, state, rates, left, right)
         return grad_left, grad_right, grad_drive, g, None, None
+
+
+def _weight_grads(grad_drive, state, rates, left, right):
+    """Gradients of ``W`` (or of ``P`` and ``Q``) for one network: ``Σ_t d_tᵀ r_t`` over all
+    steps and trials, the first step (from the initial state) apart so that no trial-sized
+    copy of the states before each step is made."""
+    n = left.shape[0]
+    first, rest = grad_drive[0], grad_drive[1:].view(-1, n)
+    previous = rates[:-1].view(-1, n)
+    if right is None:
+        return first.T @ state + rest.T @ previous, None
+    # W = P Q: dP = Σ d (Q r)ᵀ and dQ = Σ (d P)ᵀ r, every thin product in the fast orientation
+    q_first, q_rest = state @ right.T, _thin(previous, right.T)
+    d_first, d_rest = first @ left, _thin(rest, left)
+    grad_left = (q_first.T @ first + q_rest.T @ rest).T.contiguous()
+    grad_right = d_first.T @ state + d_rest.T @ previous
+    return grad_left, grad_right
