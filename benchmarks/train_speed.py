@@ -15,7 +15,8 @@ Then, per architecture on PDM, ``train_many`` with K networks against one (same 
 One JSON line per measurement (steps/s; ``ratio`` lines give library / hand and K vs 1).
 
     python benchmarks/train_speed.py [--steps 40] [--tasks PDM CDM MDM DMS PWM]
-        [--architectures full lowrank sparse conv] [--k 20] [--repeats 2]
+        [--architectures full lowrank sparse conv] [--k 20] [--repeats 2] > speed.jsonl
+    python benchmarks/train_speed.py --markdown speed.jsonl   # the docs table
 """
 
 from __future__ import annotations
@@ -107,6 +108,32 @@ def emit(**record) -> None:
     print(json.dumps(record), flush=True)
 
 
+def markdown(path: str) -> str:
+    """The task × architecture table of docs/training.md from this script's JSON lines:
+    library / hand, with steps per second (library vs hand) in brackets."""
+    rows = [json.loads(line) for line in open(path) if line.strip().startswith("{")]
+    rate = {(r["task"], r["architecture"], r["method"]): r["steps_per_s"]
+            for r in rows if r["measure"] == "train"}  # fmt: skip
+    tasks = list(dict.fromkeys(t for t, _, _ in rate))
+    archs = list(dict.fromkeys(a for _, a, _ in rate))
+    out = ["| task | " + " | ".join(archs) + " |", "|---|" + "---|" * len(archs)]
+    ratios = []
+    for task in tasks:
+        cells = []
+        for arch in archs:
+            lib, hand = rate[(task, arch, "library")], rate[(task, arch, "hand")]
+            ratios.append(lib / hand)
+            cells.append(f"{lib / hand:.2f} ({lib:.0f} vs {hand:.0f})")
+        out.append(f"| {task} | " + " | ".join(cells) + " |")
+    ratios.sort()
+    met = sum(r >= 1.5 for r in ratios)
+    out.append(
+        f"\nMedian {statistics.median(ratios):.2f}×, smallest {ratios[0]:.2f}×; "
+        f"{met} of {len(ratios)} at 1.5× or more."
+    )
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -121,7 +148,13 @@ def main() -> None:
     parser.add_argument(
         "--cpu-time", action="store_true", help="time by process CPU time, not wall clock"
     )
+    parser.add_argument(
+        "--markdown", metavar="PATH", help="print the docs table from JSON lines, run nothing"
+    )
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown(args.markdown))
+        return
     global CPU_TIME
     CPU_TIME = args.cpu_time
 

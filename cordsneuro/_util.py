@@ -1,19 +1,28 @@
 """Small helpers shared across the package (each written once): JSON conversion, the
-convolution output-size formula, seeded generators, ``(height, width)`` pairs, task ids.
+convolution output-size formula, seeded generators, ``(height, width)`` pairs, task ids,
+flushing subnormal floats.
 
 Imports nothing from the package; torch only inside the functions that need it."""
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["conv_output_size", "jsonable", "make_generator", "pair", "task_key"]
+__all__ = [
+    "conv_output_size",
+    "flush_denormal",
+    "jsonable",
+    "make_generator",
+    "pair",
+    "task_key",
+]
 
 
 def conv_output_size(
@@ -89,3 +98,30 @@ def jsonable(value: Any, *, strict: bool = True) -> Any:
     if strict:
         raise TypeError(f"a value of type {type(value).__name__} cannot be saved as JSON")
     return value
+
+
+def _flushing_denormals() -> bool:
+    """Whether this thread flushes subnormal floats to zero (torch has no getter: a product
+    that underflows to a subnormal comes out as 0 exactly when flushing is on)."""
+    import torch
+
+    return float(torch.tensor([1e-30]) * 1e-10) == 0.0
+
+
+@contextmanager
+def flush_denormal() -> Iterator[None]:
+    """Flush subnormal floats to zero on the CPU inside the block, then restore the mode.
+
+    Rates that decay towards 0 for hundreds of steps (long blanks and delays) reach subnormal
+    magnitudes (< 1.2e-38 in fp32), on which CPU arithmetic runs 7–11× slower; flushing them
+    changes no result by more than 1.2e-38. Only the calling thread is affected (as with
+    :func:`torch.set_flush_denormal`)."""
+    import torch
+
+    before = _flushing_denormals()
+    supported = torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        if supported:
+            torch.set_flush_denormal(before)

@@ -66,6 +66,7 @@ from torch.nn.utils.parametrizations import weight_norm
 from cordsneuro._util import make_generator, pair
 from cordsneuro.dynamics import DynamicalRNN, State, check_finite, load, register_model
 from cordsneuro.models.cordsnet_engine import FastSimulation
+from cordsneuro.models.patch_conv import PATCH_CONV_MAX_POSITIONS, output_positions, patch_conv2d
 from cordsneuro.models.pretrained import (
     convert_published_state_dict,
     ensure_checkpoint,
@@ -141,7 +142,15 @@ def _wn_conv(spec: ConvSpec, g: torch.Generator) -> nn.Conv2d:
 
 def _conv(x: Tensor, w: Tensor, stride: int = 1, padding: int = 1) -> Tensor:
     # reduced-precision kernels (precision="bf16") take their input in the same dtype
-    return F.conv2d(x if x.dtype == w.dtype else x.to(w.dtype), w, None, stride, padding)
+    x = x if x.dtype == w.dtype else x.to(w.dtype)
+    k = w.shape[-1]
+    if (
+        x.device.type == "cpu"
+        and k > 1
+        and output_positions(x, k, stride, padding) <= PATCH_CONV_MAX_POSITIONS
+    ):
+        return patch_conv2d(x, w, stride, padding)  # small grids: products over patches
+    return F.conv2d(x, w, None, stride, padding)
 
 
 # ----------------------------------------------------------------------------- the model

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
+from cordsneuro._util import flush_denormal
 from cordsneuro.dynamics import State, Trajectory, per_step_generators
 from cordsneuro.models.protocols import (
     SPONTANEOUS_MS,
@@ -108,13 +109,14 @@ class FastSimulation:
             return (t, tuple(state[a] for a in record_areas) if keep_areas else None, logits)
 
         keep = bool(record_areas) or record_outputs
-        state, recorded = self.integrate(
-            step_fn,
-            state,
-            len(seg_of_step),
-            record_fn=record_fn if keep else None,
-            checkpoint_segment=checkpoint_segment,
-        )
+        with flush_denormal():  # long blanks and delays: rates decaying to 0 go subnormal
+            state, recorded = self.integrate(
+                step_fn,
+                state,
+                len(seg_of_step),
+                record_fn=record_fn if keep else None,
+                checkpoint_segment=checkpoint_segment,
+            )
         state = tuple(r.contiguous() for r in state)
         return state, [r for r in recorded if r is not None]
 

@@ -1,0 +1,54 @@
+"""Shared helpers of cordsneuro._util that carry behaviour of their own."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from cordsneuro._util import _flushing_denormals, flush_denormal
+from cordsneuro.models import CordsNet, Epoch
+
+SMALLEST_NORMAL = torch.finfo(torch.float32).tiny
+
+
+def _subnormal_share(x: torch.Tensor) -> float:
+    return float(((x != 0) & (x.abs() < SMALLEST_NORMAL)).float().mean())
+
+
+@pytest.mark.parametrize("outside", [False, True])
+def test_flush_denormal_flushes_inside_and_restores_the_mode(outside):
+    if not torch.set_flush_denormal(outside) and outside:
+        pytest.skip("this CPU cannot flush subnormals")
+    try:
+        tiny = torch.tensor([1e-30])
+        assert _flushing_denormals() is outside
+        with flush_denormal():
+            assert float(tiny * 1e-10) == 0.0  # 1e-40 is subnormal in fp32: flushed
+        assert _flushing_denormals() is outside
+        assert (float(tiny * 1e-10) == 0.0) is outside
+    finally:
+        torch.set_flush_denormal(False)
+
+
+def test_cordsnet_simulation_flushes_rates_decaying_into_subnormals():
+    """A long blank after an image: rates decaying by (1 − α) per step pass below 1.2e-38
+    after a few hundred steps. The step-by-step path (no flushing) keeps them as subnormals;
+    the simulation flushes them to 0, and agrees with it to 1e-6 elsewhere."""
+    torch.set_flush_denormal(False)
+    model = CordsNet(2, num_classes=4, image_size=16, seed=0)
+    images = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    n_image, n_blank = 10, 500
+    frames = torch.cat(
+        [images[:, None].expand(-1, n_image, -1, -1, -1), torch.zeros(2, n_blank, 3, 16, 16)], 1
+    )
+    with torch.no_grad():
+        fast = model.simulate(
+            images, [Epoch.image(10 * model.dt), Epoch.blank(n_blank * model.dt)],
+            start="zero", record_areas="all",
+        )  # fmt: skip
+        plain = model(frames, fast=False, state=model.initial_state(2))
+    assert _flushing_denormals() is False
+    assert _subnormal_share(plain.rates[0][:, -1]) > 0.01
+    assert _subnormal_share(fast.rates[0][:, -1]) == 0.0
+    assert torch.allclose(fast.rates[0][:, -1], plain.rates[0][:, -1], rtol=0, atol=1e-30)
+    assert torch.allclose(fast.outputs, plain.outputs, rtol=1e-5, atol=1e-6)
