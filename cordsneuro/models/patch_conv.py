@@ -12,8 +12,9 @@ computes the weight gradient as
 
 and, on grids of at most :data:`GEMM_FORWARD_MAX_POSITIONS` positions, the convolution itself
 as ``patches(x) @ W`` and the input gradient as ``grad_out @ Wᵀ`` added back to the positions
-of the patches (oneDNN's input gradient takes 7.9 ms there); elsewhere the library kernels. The patches are taken again in the backward pass instead of being stored. Only the
-summation order differs from ``F.conv2d`` (a test compares them in float64).
+of the patches (oneDNN's input gradient takes 7.9 ms there); elsewhere the library kernels.
+The patches are taken again in the backward pass instead of being stored. Only the summation
+order differs from ``F.conv2d`` (a test compares them in float64).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 from torch.nn import functional as F
+
+from cordsneuro._util import conv_output_size
 
 __all__ = [
     "GEMM_FORWARD_MAX_POSITIONS",
@@ -55,7 +58,7 @@ def _patches(x: Tensor, k: int, stride: int, padding: int) -> tuple[Tensor, int,
         x = F.pad(x, (0, 0, padding, padding, padding, padding))
     x = x.contiguous()
     n, h, w, c = x.shape
-    ho, wo = (h - k) // stride + 1, (w - k) // stride + 1
+    ho, wo = conv_output_size(h, k, stride), conv_output_size(w, k, stride)
     sn, sh, sw, sc = x.stride()
     windows = x.as_strided((n, ho, wo, k, k, c), (sn, sh * stride, sw * stride, sh, sw, sc))
     return windows.reshape(n * ho * wo, k * k * c), ho, wo
@@ -65,7 +68,7 @@ def _fold(cols: Tensor, shape: torch.Size, k: int, stride: int, padding: int) ->
     """The adjoint of :func:`_patches`: add every row's entries back to the input positions
     they were taken from (the input gradient from the patches' gradient)."""
     n, c, h, w = shape
-    ho, wo = (h + 2 * padding - k) // stride + 1, (w + 2 * padding - k) // stride + 1
+    ho, wo = conv_output_size(h, k, stride, padding), conv_output_size(w, k, stride, padding)
     taps = cols.view(n, ho, wo, k, k, c)
     grid = cols.new_zeros(n, h + 2 * padding, w + 2 * padding, c)
     for i in range(k):
@@ -78,10 +81,9 @@ def _fold(cols: Tensor, shape: torch.Size, k: int, stride: int, padding: int) ->
 
 
 def output_positions(x: Tensor, k: int, stride: int, padding: int) -> int:
-    """Output positions per image."""
-    return ((x.shape[-2] + 2 * padding - k) // stride + 1) * (
-        (x.shape[-1] + 2 * padding - k) // stride + 1
-    )
+    """Output positions per image of a ``k × k`` convolution of ``x``."""
+    h, w = x.shape[-2:]
+    return conv_output_size(h, k, stride, padding) * conv_output_size(w, k, stride, padding)
 
 
 def _as_matrix(weight: Tensor) -> Tensor:
