@@ -136,7 +136,17 @@ def _measure(kind: str, args, queue) -> None:
 
                 with torch.no_grad(), profile(activities=[ProfilerActivity.CPU]) as prof:
                     logits = model.classify(images, **opts)
-                convs = [e for e in prof.events() if e.name == "aten::conv2d"]
+                names = ("aten::conv2d", "_PatchConv")  # the latter: products over patches
+
+                def outermost(e) -> bool:
+                    parent = e.cpu_parent
+                    while parent is not None:
+                        if parent.name in names:
+                            return False
+                        parent = parent.cpu_parent
+                    return True
+
+                convs = [e for e in prof.events() if e.name in names and outermost(e)]
                 out["convolution_seconds"] = sum(e.cpu_time_total for e in convs) * 1e-6
                 return logits
 

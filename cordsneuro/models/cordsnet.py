@@ -144,12 +144,15 @@ def _conv(x: Tensor, w: Tensor, stride: int = 1, padding: int = 1) -> Tensor:
     # reduced-precision kernels (precision="bf16") take their input in the same dtype
     x = x if x.dtype == w.dtype else x.to(w.dtype)
     k = w.shape[-1]
+    # small grids of the fast path (channels_last kernels, read as matrices without a copy):
+    # products over patches; the per-step path of fast=False keeps F.conv2d
     if (
         x.device.type == "cpu"
         and k > 1
+        and w.is_contiguous(memory_format=torch.channels_last)
         and output_positions(x, k, stride, padding) <= PATCH_CONV_MAX_POSITIONS
     ):
-        return patch_conv2d(x, w, stride, padding)  # small grids: products over patches
+        return patch_conv2d(x, w, stride, padding)
     return F.conv2d(x, w, None, stride, padding)
 
 
