@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "conv_output_size",
     "flush_denormal",
+    "flushing_denormals",
     "jsonable",
     "make_generator",
     "pair",
@@ -100,7 +101,7 @@ def jsonable(value: Any, *, strict: bool = True) -> Any:
     return value
 
 
-def _flushing_denormals() -> bool:
+def flushing_denormals() -> bool:
     """Whether this thread flushes subnormal floats to zero (torch has no getter: a product
     that underflows to a subnormal comes out as 0 exactly when flushing is on)."""
     import torch
@@ -118,7 +119,7 @@ def flush_denormal() -> Iterator[None]:
     :func:`torch.set_flush_denormal`)."""
     import torch
 
-    before = _flushing_denormals()
+    before = flushing_denormals()
     supported = torch.set_flush_denormal(True)
     try:
         yield

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cordsneuro._util import _flushing_denormals, flush_denormal
+from cordsneuro._util import flush_denormal, flushing_denormals
 from cordsneuro.models import CordsNet, Epoch
 
 SMALLEST_NORMAL = torch.finfo(torch.float32).tiny
@@ -21,10 +21,10 @@ def test_flush_denormal_flushes_inside_and_restores_the_mode(outside):
         pytest.skip("this CPU cannot flush subnormals")
     try:
         tiny = torch.tensor([1e-30])
-        assert _flushing_denormals() is outside
+        assert flushing_denormals() is outside
         with flush_denormal():
             assert float(tiny * 1e-10) == 0.0  # 1e-40 is subnormal in fp32: flushed
-        assert _flushing_denormals() is outside
+        assert flushing_denormals() is outside
         assert (float(tiny * 1e-10) == 0.0) is outside
     finally:
         torch.set_flush_denormal(False)
@@ -47,8 +47,32 @@ def test_cordsnet_simulation_flushes_rates_decaying_into_subnormals():
             start="zero", record_areas="all",
         )  # fmt: skip
         plain = model(frames, fast=False, state=model.initial_state(2))
-    assert _flushing_denormals() is False
+    assert flushing_denormals() is False
     assert _subnormal_share(plain.rates[0][:, -1]) > 0.01
     assert _subnormal_share(fast.rates[0][:, -1]) == 0.0
     assert torch.allclose(fast.rates[0][:, -1], plain.rates[0][:, -1], rtol=0, atol=1e-30)
     assert torch.allclose(fast.outputs, plain.outputs, rtol=1e-5, atol=1e-6)
+
+
+def test_cordsnet_backward_is_flushed_and_the_mode_restored_after(monkeypatch):
+    """The backward pass through a simulation flushes too: every weight gradient of the small
+    areas' convolutions (products over patches on a CPU) is computed with flushing on; the
+    mode found before is back once the backward pass is done."""
+    from cordsneuro.models import patch_conv
+    from cordsneuro.training.vision import cordsnet_training_loss
+
+    seen: list[bool] = []
+    patches = patch_conv._patches
+    monkeypatch.setattr(
+        patch_conv, "_patches", lambda *a: (seen.append(flushing_denormals()), patches(*a))[1]
+    )
+    torch.set_flush_denormal(False)
+    model = CordsNet(2, num_classes=4, image_size=16, seed=0)
+    images = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    for segment in (None, 10):
+        loss = cordsnet_training_loss(model, images, torch.tensor([2]), checkpoint_segment=segment)
+        assert flushing_denormals() is False
+        seen.clear()
+        loss.backward()
+        assert len(seen) > 100 and all(seen)
+        assert flushing_denormals() is False

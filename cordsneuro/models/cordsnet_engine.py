@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
-from cordsneuro._util import flush_denormal
+from cordsneuro._util import flush_denormal, flushing_denormals
 from cordsneuro.dynamics import State, Trajectory, per_step_generators
 from cordsneuro.models.protocols import (
     SPONTANEOUS_MS,
@@ -117,8 +117,11 @@ class FastSimulation:
                 record_fn=record_fn if keep else None,
                 checkpoint_segment=checkpoint_segment,
             )
+        recorded = [r for r in recorded if r is not None]
+        outputs = [*state, *(x for _, areas, logits in recorded for x in (*(areas or ()), logits))]
+        _flush_in_backward([x for x in outputs if x is not None], w.recurrent)
         state = tuple(r.contiguous() for r in state)
-        return state, [r for r in recorded if r is not None]
+        return state, recorded
 
     def spontaneous_state(
         self,
@@ -461,6 +464,30 @@ class FastSimulation:
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _flush_in_backward(outputs: Sequence[Tensor], recurrent: Sequence[Tensor]) -> None:
+    """Flush subnormal floats in the backward pass through a simulation as well (7–11× slower
+    CPU arithmetic otherwise; the forward pass is flushed by :func:`flush_denormal`): the
+    first gradient to reach a simulated tensor turns flushing on; the gradients of the
+    recurrent kernels, which every step uses and which are therefore complete only when the
+    backward pass has gone through the whole simulation, restore the mode found now."""
+    trainable = [k for k in recurrent if k.requires_grad]
+    outputs = [x for x in outputs if x.requires_grad]
+    if not (trainable and outputs and torch.is_grad_enabled()):
+        return
+    before = flushing_denormals()
+
+    def on(grad: Tensor) -> None:
+        torch.set_flush_denormal(True)
+
+    def restore(grad: Tensor) -> None:
+        torch.set_flush_denormal(before)
+
+    for x in outputs:
+        x.register_hook(on)
+    for k in trainable:
+        k.register_hook(restore)
 
 
 def _step_selector(record_steps, n_total: int) -> Callable[[int], bool] | None:
