@@ -158,7 +158,10 @@ def _measure(kind: str, args, queue) -> None:
                 with torch.no_grad():
                     return model.classify(images, **opts)
 
-    elif kind == "train_theirs":
+    elif kind in ("train_theirs", "train_theirs_flushed"):
+        # "flushed": subnormal floats flushed to zero for the whole step, as the library does
+        # in its simulations and their backward passes (the published scripts do not)
+        torch.set_flush_denormal(kind == "train_theirs_flushed")
         onehot = torch.nn.functional.one_hot(labels, args.classes).float()
         ramp = torch.logspace(-3, 0, 30, device=device)
 
@@ -238,7 +241,7 @@ def _child(kind, args) -> dict:
     memory from a second process measured as :func:`_spawn` describes (both codes alike)."""
     res = _spawn(kind, args, memory=False)
     res["peak_bytes"] = None
-    if args.memory:
+    if args.memory and not kind.endswith("_flushed"):  # the same memory as without flushing
         once = argparse.Namespace(**vars(args))
         once.repeats = 1
         res["peak_bytes"] = _spawn(kind, once, memory=True)["peak_bytes"]
@@ -253,6 +256,7 @@ _LABELS = {
     "infer_theirs": "published code",
     "train_ours": "ours",
     "train_theirs": "published code",
+    "train_theirs_flushed": "published code, subnormals flushed",
 }
 
 
@@ -334,7 +338,7 @@ def _config(args, part: str, batch: int, depth: int, kind: str, res: dict) -> di
         "compile": args.compile,
         "device": args.device,
         "threads": args.threads,
-        "code": "published" if kind.endswith("theirs") else "ours",
+        "code": "published" if "theirs" in kind else "ours",
         "kind": kind,
         "label": _LABELS["train_ours" if _segment(kind) is not None else kind],
         "seconds": res["seconds"],
@@ -453,7 +457,8 @@ def main(argv=None) -> None:
         targs.depth = args.train_depth or args.depth
         # ours and theirs interleaved: ours (first segment size), theirs, ours (the others)
         segments = args.checkpoint_segment
-        kinds = [f"train_ours_{segments[0]}"] + (["train_theirs"] if args.reference else [])
+        theirs = ["train_theirs", "train_theirs_flushed"] if args.reference else []
+        kinds = [f"train_ours_{segments[0]}", *theirs]
         kinds += [f"train_ours_{c}" for c in segments[1:]]
         res = {}
         for k in kinds:
@@ -472,7 +477,7 @@ def main(argv=None) -> None:
             speed = mem = None
             if base:
                 speed = base["seconds"] / r["seconds"]
-                if r["peak_bytes"] is not None:
+                if r["peak_bytes"] is not None and base["peak_bytes"] is not None:
                     mem = r["peak_bytes"] / max(base["peak_bytes"], 1)
                 extra = f"{speed:9.2f}x" + (f"{mem:9.3f}x" if mem is not None else "")
             label = _LABELS["train_ours" if _segment(k) is not None else k]
