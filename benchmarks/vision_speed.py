@@ -96,7 +96,7 @@ def _measure(kind: str, args, queue) -> None:
     batch = args.train_batch if kind.startswith("train") else args.batch
     images = torch.randn(batch, 3, args.image_size, args.image_size, generator=g).to(device)
     labels = torch.randint(0, args.classes, (batch,), generator=g).to(device)
-    model = (ref if kind.endswith("theirs") else ours).to(device)
+    model = (ref if "theirs" in kind else ours).to(device)
     cuda = device.type == "cuda"
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     opts = dict(precision=args.precision, compile=args.compile or False)
