@@ -24,7 +24,9 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def test_a_fullrnn_learns_neurogym_tasks_with_default_settings(name, chance):
     task = tasks.resolve(name, {"dt": 20})  # the FullRNN's default step
     model = FullRNN(128, task.n_inputs, task.n_outputs, seed=0)
-    train(model, task, steps=600, progress=False)
+    # 1000 steps: with the default settings PDM's held-out response accuracy dips on the way
+    # (0.89 at 200 steps, 0.59 at 600, 0.85 at 1000 in one run), so 600 tested a dip
+    train(model, task, steps=1000, progress=False)
     ev = tasks.evaluate(model, task, n_trials=1000, seed=3)
     assert ev.accuracy >= 0.75 and ev.accuracy >= chance + 0.25  # well above chance
     assert ev.metrics["response_accuracy"] >= chance + 0.1
