@@ -17,6 +17,7 @@ from torch import Tensor
 
 from cordsneuro._util import flush_denormal, flushing_denormals
 from cordsneuro.dynamics import State, Trajectory, per_step_generators
+from cordsneuro.models.cordsnet_step import euler_step
 from cordsneuro.models.protocols import (
     SPONTANEOUS_MS,
     Epoch,
@@ -26,6 +27,10 @@ from cordsneuro.models.protocols import (
 )
 
 __all__ = ["FastSimulation"]
+
+#: Train through :func:`~cordsneuro.models.cordsnet_step.euler_step` where it applies (a test
+#: turns it off to compare with autograd's own backward pass).
+FUSED_STEP = True
 
 
 class FastSimulation:
@@ -68,9 +73,22 @@ class FastSimulation:
         noisy = any(images is not None and noise > 0 for _, images, noise in schedule)
         noise_at = per_step_generators(generator, device) if noisy or self.noise_std > 0 else None
 
+        # training without noise: one autograd node per step that keeps 1 byte per unit
+        # besides the rates (cordsnet_step); otherwise autograd records the step's operations
+        fused = (
+            FUSED_STEP
+            and torch.is_grad_enabled()
+            and not compile
+            and self.activation == "relu"
+            and self.noise_std == 0
+            and w.recurrent[0].dtype == state[0].dtype
+        )
+
         def kernel(
             state: tuple[Tensor, ...], drive: tuple[Tensor, Tensor] | None, noise_gen
         ) -> tuple[Tensor, ...]:
+            if fused and noise_gen is None:
+                return euler_step(self, state, w, drive, alphas)
             pre = self._preactivation(state, w, input_drive=drive)
             return self.update(state, pre, alpha=alphas, generator=noise_gen)
 

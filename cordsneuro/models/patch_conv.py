@@ -28,6 +28,7 @@ from cordsneuro._util import conv_output_size
 __all__ = [
     "GEMM_FORWARD_MAX_POSITIONS",
     "PATCH_CONV_MAX_POSITIONS",
+    "conv2d_backward",
     "output_positions",
     "patch_conv2d",
 ]
@@ -110,20 +111,51 @@ class _PatchConv(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out):  # differentiable: Jacobian-vector products take a 2nd pass
         x, weight = ctx.saved_tensors
-        stride, padding = ctx.stride, ctx.padding
-        grad_x = grad_weight = None
-        k = weight.shape[-1]
+        return (
+            *conv2d_backward(
+                grad_out, x, weight, ctx.stride, ctx.padding,
+                input_grad=ctx.needs_input_grad[0], weight_grad=ctx.needs_input_grad[1],
+            ),
+            None,
+            None,
+        )  # fmt: skip
+
+
+def conv2d_backward(
+    grad_out: Tensor,
+    x: Tensor,
+    weight: Tensor,
+    stride: int,
+    padding: int,
+    *,
+    input_grad: bool = True,
+    weight_grad: bool = True,
+) -> tuple[Tensor | None, Tensor | None]:
+    """Gradients of ``F.conv2d(x, weight, None, stride, padding)`` with respect to ``x`` and
+    ``weight`` given ``grad_out``: products over patches on a CPU for grids of at most
+    :data:`PATCH_CONV_MAX_POSITIONS` (input gradient: :data:`GEMM_FORWARD_MAX_POSITIONS`)
+    positions and 3 × 3 (or larger) kernels, the library kernel otherwise."""
+    k = weight.shape[-1]
+    positions = output_positions(x, k, stride, padding)
+    small = x.device.type == "cpu" and k > 1
+    grad_x = grad_weight = None
+    rows = None
+    if small and (weight_grad or positions <= GEMM_FORWARD_MAX_POSITIONS):
         rows = grad_out.permute(0, 2, 3, 1).reshape(-1, weight.shape[0])  # (N·H·W, C_out)
-        if ctx.needs_input_grad[0]:
-            if output_positions(x, k, stride, padding) <= GEMM_FORWARD_MAX_POSITIONS:
-                grad_x = _fold(rows @ _as_matrix(weight).T, x.shape, k, stride, padding)
-            else:
-                grad_x = torch.ops.aten.convolution_backward(
-                    grad_out, x, weight, None, [stride] * 2, [padding] * 2, [1, 1], False,
-                    [0, 0], 1, [True, False, False],
-                )[0]  # fmt: skip
-        if ctx.needs_input_grad[1]:
-            cols, _, _ = _patches(x, k, stride, padding)
-            grad = (rows.T @ cols).view(weight.shape[0], k, k, weight.shape[1])
-            grad_weight = grad.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
-        return grad_x, grad_weight, None, None
+    gemm_input = small and positions <= GEMM_FORWARD_MAX_POSITIONS
+    gemm_weight = small and positions <= PATCH_CONV_MAX_POSITIONS
+    if input_grad and gemm_input:
+        grad_x = _fold(rows @ _as_matrix(weight).T, x.shape, k, stride, padding)
+    if weight_grad and gemm_weight:
+        cols, _, _ = _patches(x, k, stride, padding)
+        grad = (rows.T @ cols).view(weight.shape[0], k, k, weight.shape[1])
+        grad_weight = grad.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+    rest = [input_grad and not gemm_input, weight_grad and not gemm_weight, False]
+    if any(rest):
+        gx, gw, _ = torch.ops.aten.convolution_backward(
+            grad_out, x, weight, None, [stride] * 2, [padding] * 2, [1, 1], False, [0, 0], 1,
+            rest,
+        )  # fmt: skip
+        grad_x = gx if rest[0] else grad_x
+        grad_weight = gw if rest[1] else grad_weight
+    return grad_x, grad_weight
