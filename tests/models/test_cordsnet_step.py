@@ -60,3 +60,20 @@ def test_eq4_training_loss_gradients_match(monkeypatch):
     for name in grads[0]:
         scale = grads[1][name].abs().max().clamp_min(1e-300)
         assert float((grads[0][name] - grads[1][name]).abs().max() / scale) < 1e-10, name
+
+
+def test_a_retained_graph_backpropagated_twice_gives_twice_the_gradients(monkeypatch):
+    model = CordsNet(2, num_classes=5, image_size=32, seed=0).double()
+    images = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0),
+                         dtype=torch.float64)  # fmt: skip
+    grads = []
+    for fused in (True, False):
+        monkeypatch.setattr(engine, "FUSED_STEP", fused)
+        model.zero_grad()
+        loss = cordsnet_training_loss(model, images, torch.tensor([3]))
+        loss.backward(retain_graph=True)
+        loss.backward()
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters()})
+    for name in grads[0]:
+        scale = grads[1][name].abs().max().clamp_min(1e-300)
+        assert float((grads[0][name] - grads[1][name]).abs().max() / scale) < 1e-10, name
