@@ -41,28 +41,20 @@ def test_fused_step_gives_autograds_states_and_gradients(depth, checkpoint_segme
     reference, b = _gradients(model, False, monkeypatch, checkpoint_segment=checkpoint_segment)
     for x, y in zip(a.rates, b.rates):
         assert torch.equal(x, y)
+    _assert_close(ours, reference)
+
+
+def _assert_close(ours: dict, reference: dict) -> None:
     assert set(ours) == set(reference)
     for name, grad in ours.items():
         scale = reference[name].abs().max().clamp_min(1e-300)
         assert float((grad - reference[name]).abs().max() / scale) < 1e-10, name
 
 
-def test_eq4_training_loss_gradients_match(monkeypatch):
-    model = CordsNet(2, num_classes=5, image_size=32, seed=0).double()
-    images = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0),
-                         dtype=torch.float64)  # fmt: skip
-    grads = []
-    for fused in (True, False):
-        monkeypatch.setattr(engine, "FUSED_STEP", fused)
-        model.zero_grad()
-        cordsnet_training_loss(model, images, torch.tensor([3])).backward()
-        grads.append({n: p.grad.clone() for n, p in model.named_parameters()})
-    for name in grads[0]:
-        scale = grads[1][name].abs().max().clamp_min(1e-300)
-        assert float((grads[0][name] - grads[1][name]).abs().max() / scale) < 1e-10, name
-
-
-def test_a_retained_graph_backpropagated_twice_gives_twice_the_gradients(monkeypatch):
+@pytest.mark.parametrize("passes", [1, 2])
+def test_eq4_training_loss_gradients_match(passes, monkeypatch):
+    """The eq. 4 loss of a training step; with ``passes=2`` a retained graph is
+    backpropagated twice (twice the gradients)."""
     model = CordsNet(2, num_classes=5, image_size=32, seed=0).double()
     images = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0),
                          dtype=torch.float64)  # fmt: skip
@@ -71,9 +63,7 @@ def test_a_retained_graph_backpropagated_twice_gives_twice_the_gradients(monkeyp
         monkeypatch.setattr(engine, "FUSED_STEP", fused)
         model.zero_grad()
         loss = cordsnet_training_loss(model, images, torch.tensor([3]))
-        loss.backward(retain_graph=True)
-        loss.backward()
+        for k in range(passes):
+            loss.backward(retain_graph=k < passes - 1)
         grads.append({n: p.grad.clone() for n, p in model.named_parameters()})
-    for name in grads[0]:
-        scale = grads[1][name].abs().max().clamp_min(1e-300)
-        assert float((grads[0][name] - grads[1][name]).abs().max() / scale) < 1e-10, name
+    _assert_close(*grads)
