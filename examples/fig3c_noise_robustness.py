@@ -53,7 +53,6 @@ def main() -> None:
     p.add_argument("--out", default="results/fig3c")
     args = p.parse_args()
     torch.set_num_threads(1)
-    torch.set_flush_denormal(True)  # rates decaying to 0 go subnormal: ~10x slower CPU
     cordsnet_dir, cnn_dir, _ = network_paths(args)
     cordsnet, cnn, _, mean, std, size = load_digit_networks(cordsnet_dir, cnn_dir, None)
     print(f"CordsNet {cordsnet_dir}, CNN {cnn_dir}")

@@ -294,7 +294,6 @@ def main() -> None:
     )  # fmt: skip
     args = p.parse_args()
     torch.set_num_threads(1)
-    torch.set_flush_denormal(True)  # rates decaying to 0 go subnormal: ~10x slower CPU
     out = Path(args.out)
     (x_train, y_train), (x_test, y_test) = (
         digits("train", args.image_size),

@@ -4,7 +4,7 @@ Autograd keeps, per area and step, the rates, their ReLU, the feedforward input 
 ``σ(drive)``: four tensors of the area's size. The backward pass of a step needs only the rates
 before the step (the rest is element-wise from them) and where the drive was positive, so this
 node keeps those: the rates (kept anyway as the previous step's output) and one byte per unit.
-For CordsNet-R8 at 224 × 224 that is 2.25 → 0.7 GiB over the 200 steps of an eq. 4 training
+For CordsNet-R8 at 224 × 224 that is 2.25 → 0.9 GiB (measured peak) over the 200 steps of an eq. 4 training
 step, without recomputing any convolution (gradient checkpointing recomputes all of them).
 
 The forward pass is the model's own ``_preactivation`` and ``update`` (eq. 3 and eq. 9), so the
@@ -47,7 +47,6 @@ class _EulerStep(torch.autograd.Function):
         pre = model._preactivation(state, w, input_drive=drive)
         new = model.update(state, pre, alpha=alphas, noise=False)
         ctx.model, ctx.depth, ctx.n_drive, ctx.alphas = model, depth, n_drive, alphas
-        ctx.n_tensors = len(tensors)
         ctx.w = w
         ctx.save_for_backward(*state)
         ctx.positive = [p > 0 for p in pre]  # σ' of the ReLU: one byte per unit
@@ -96,10 +95,7 @@ class _EulerStep(torch.autograd.Function):
                 if sk is None:
                     add(grad_x, i - 2, gh)
                 else:
-                    gx, gw = torch.ops.aten.convolution_backward(
-                        gh, x[i - 2], w.skip[k], None, [sk.stride] * 2, [sk.padding] * 2,
-                        [1, 1], False, [0, 0], 1, [True, True, False],
-                    )[:2]  # fmt: skip
+                    gx, gw = conv2d_backward(gh, x[i - 2], w.skip[k], sk.stride, sk.padding)
                     add(grad_x, i - 2, gx)
                     grad_skip[k] = gw
         for i in range(depth):

@@ -51,7 +51,6 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from cordsneuro._atomic import atomic_path
-from cordsneuro._util import flush_denormal
 from cordsneuro.training.vision import data as vdata
 from cordsneuro.training.vision import evaluation as veval
 from cordsneuro.training.vision.distributed import DistInfo, all_reduce_sum, broadcast_object
@@ -657,8 +656,7 @@ def _train(loop: _Loop, resume: bool) -> dict:
     bar = tqdm(total=total, initial=it, desc=f"{run.dataset} {loop.stage}",
                disable=not (run.progress and info.main), unit="it")  # fmt: skip
     model.train()
-    # flushing subnormals: rates decaying to 0 in blanks make the CPU backward 7–11× slower
-    with _Terminate() as term, flush_denormal():
+    with _Terminate() as term:
         while it < total:
             epoch, start_batch = divmod(it, per_epoch)
             sampler.set_epoch(epoch, start_batch)
