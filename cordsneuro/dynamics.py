@@ -519,16 +519,23 @@ class DynamicalRNN(nn.Module):
         alpha: State | None = None,
         generator: torch.Generator | None = None,
         noise: bool = True,
+        out: State | None = None,
     ) -> State:
         """The Euler update given the drive: ``r ← r + α (σ(drive + noise) − r)`` (eq. 9).
 
         The one place the update is written: :meth:`step` and every fast simulation path call
         it. ``alpha`` defaults to :attr:`alpha` (a path that calls this many times may pass it
-        once computed); ``noise=False`` leaves out the private noise."""
+        once computed); ``noise=False`` leaves out the private noise; ``out``: tensors of the
+        state's structure that receive the new state (and are returned)."""
         alpha = self.alpha if alpha is None else alpha
         if noise and self.noise_std > 0:
             drive = map_state(lambda d, a: d + self._noise_like(d, a, generator), drive, alpha)
-        return map_state(lambda r, d, a: r + a * (self.sigma(d) - r), state, drive, alpha)
+        # lerp: r + α (σ − r) in one pass over the state
+        if out is None:
+            return map_state(lambda r, d, a: torch.lerp(r, self.sigma(d), a), state, drive, alpha)
+        return map_state(
+            lambda r, d, a, o: torch.lerp(r, self.sigma(d), a, out=o), state, drive, alpha, out
+        )
 
     def step(
         self,
@@ -682,7 +689,9 @@ class DynamicalRNN(nn.Module):
         With ``checkpoint_segment`` and gradients enabled the loop runs in segments of that
         many steps under :func:`torch.utils.checkpoint.checkpoint` (non-reentrant): only the
         state at segment boundaries (and what ``record_fn`` returns) is kept for the backward
-        pass, the rest is recomputed (memory ∝ T / segment + segment instead of ∝ T).
+        pass, the rest is recomputed (memory ∝ T / segment + segment instead of ∝ T). The last
+        segment is not checkpointed: its backward pass follows at once, so recomputing it would
+        keep as much memory and cost one more forward pass over it.
         ``step_fn`` must therefore be deterministic given ``(state, t)``: draw noise from
         :func:`per_step_generators` (as :meth:`forward` does), not from one running generator.
         """
@@ -702,7 +711,7 @@ class DynamicalRNN(nn.Module):
         segment = checkpoint_segment if use_checkpoint else max(n_steps, 1)
         for start in range(0, n_steps, segment):
             stop = min(start + segment, n_steps)
-            if use_checkpoint:
+            if use_checkpoint and stop < n_steps:
                 state, seg = torch.utils.checkpoint.checkpoint(
                     run, state, start, stop, use_reentrant=False
                 )

@@ -198,6 +198,19 @@ def test_gradient_checkpointing_over_time_gives_same_values_and_gradients():
         torch.testing.assert_close(p.grad, g)
 
 
+def test_checkpointing_recomputes_every_segment_but_the_last():
+    model = FullRNN(6, 2, 2, seed=1)
+    calls = []
+
+    def step_fn(state, t):
+        calls.append(t)
+        return (torch.tanh(state[0]) + model.w_inp.sum(),)  # tanh keeps its output
+
+    state, _ = model.integrate(step_fn, (torch.ones(2, 6),), 37, checkpoint_segment=8)
+    state[0].sum().backward()
+    assert len(calls) == 37 + 32  # segments 0-7, …, 24-31 recomputed; 32-36 kept
+
+
 def test_import_cordsneuro_imports_no_heavy_dependency():
     code = (
         "import sys; import cordsneuro; "

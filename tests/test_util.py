@@ -55,16 +55,18 @@ def test_cordsnet_simulation_flushes_rates_decaying_into_subnormals():
 
 
 def test_cordsnet_backward_is_flushed_and_the_mode_restored_after(monkeypatch):
-    """The backward pass through a simulation flushes too: every weight gradient of the small
-    areas' convolutions (products over patches on a CPU) is computed with flushing on; the
-    mode found before is back once the backward pass is done."""
+    """The backward pass through a simulation flushes too: every input gradient of the
+    convolutions (here all products over patches, as for the 512-channel areas of R8 on a
+    CPU) is computed with flushing on; the mode found before is back once the backward pass
+    is done."""
     from cordsneuro.models import patch_conv
     from cordsneuro.training.vision import cordsnet_training_loss
 
+    monkeypatch.setattr(patch_conv, "GEMM_FORWARD_MIN_CHANNELS", 1)
     seen: list[bool] = []
-    patches = patch_conv._patches
+    fold = patch_conv._fold
     monkeypatch.setattr(
-        patch_conv, "_patches", lambda *a: (seen.append(flushing_denormals()), patches(*a))[1]
+        patch_conv, "_fold", lambda *a: (seen.append(flushing_denormals()), fold(*a))[1]
     )
     torch.set_flush_denormal(False)
     model = CordsNet(2, num_classes=4, image_size=16, seed=0)

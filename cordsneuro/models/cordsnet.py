@@ -66,7 +66,8 @@ from torch.nn.utils.parametrizations import weight_norm
 from cordsneuro._util import make_generator, pair
 from cordsneuro.dynamics import DynamicalRNN, State, check_finite, load, register_model
 from cordsneuro.models.cordsnet_engine import FastSimulation
-from cordsneuro.models.patch_conv import PATCH_CONV_MAX_POSITIONS, output_positions, patch_conv2d
+from cordsneuro.models.cordsnet_step import pooled_rates
+from cordsneuro.models.patch_conv import conv2d, keep_forward_matrix
 from cordsneuro.models.pretrained import (
     convert_published_state_dict,
     ensure_checkpoint,
@@ -138,22 +139,6 @@ def _wn_conv(spec: ConvSpec, g: torch.Generator) -> nn.Conv2d:
     )
     _init_uniform(conv.weight, spec.in_channels * spec.kernel**2, g)
     return weight_norm(conv)  # w = g · v / ‖v‖ per output channel (dim 0)
-
-
-def _conv(x: Tensor, w: Tensor, stride: int = 1, padding: int = 1) -> Tensor:
-    # reduced-precision kernels (precision="bf16") take their input in the same dtype
-    x = x if x.dtype == w.dtype else x.to(w.dtype)
-    k = w.shape[-1]
-    # small grids of the fast path (channels_last kernels, read as matrices without a copy):
-    # products over patches; the per-step path of fast=False keeps F.conv2d
-    if (
-        x.device.type == "cpu"
-        and k > 1
-        and w.is_contiguous(memory_format=torch.channels_last)
-        and output_positions(x, k, stride, padding) <= PATCH_CONV_MAX_POSITIONS
-    ):
-        return patch_conv2d(x, w, stride, padding)
-    return F.conv2d(x, w, None, stride, padding)
 
 
 # ----------------------------------------------------------------------------- the model
@@ -328,7 +313,7 @@ class CordsNet(FastSimulation, DynamicalRNN):
             return t.contiguous(memory_format=memory_format)
 
         def kernel(t: Tensor) -> Tensor:
-            return fmt(t if conv_dtype is None else t.to(conv_dtype))
+            return keep_forward_matrix(fmt(t if conv_dtype is None else t.to(conv_dtype)))
 
         return _Weights(
             stem=kernel(self.stem.weight),
@@ -347,7 +332,7 @@ class CordsNet(FastSimulation, DynamicalRNN):
         """``AvgPool3×3/2(Conv7×7/2(images))``: ``(batch, 64, H_0, W_0)``."""
         weight = self.stem.weight if w is None else w.stem
         spec = self.wiring.stem
-        return self.stem_pool(_conv(images, weight, spec.stride, spec.padding))
+        return self.stem_pool(conv2d(images, weight, spec.stride, spec.padding))
 
     def input_drive(self, images: Tensor, w: _Weights | None = None) -> tuple[Tensor, Tensor]:
         """The parts of the drive that only depend on the image: ``Conv_inp,0(stem)`` for area 0
@@ -355,8 +340,8 @@ class CordsNet(FastSimulation, DynamicalRNN):
         w = self.materialize() if w is None else w
         stem = self.stem_features(images, w)
         return (
-            _conv(stem, w.feedforward[0]),
-            _conv(_conv(stem, w.input_skip), w.feedforward[1]),
+            conv2d(stem, w.feedforward[0]),
+            conv2d(conv2d(stem, w.input_skip), w.feedforward[1]),
         )
 
     def _preactivation(
@@ -374,29 +359,41 @@ class CordsNet(FastSimulation, DynamicalRNN):
         x = [F.relu(r) for r in state]  # the transfer between areas: ReLU of the rates
         out = []
         for i, r in enumerate(state):
-            pre = _conv(r, w.recurrent[i]) + w.bias[i]
-            if i == 0:
-                if input_drive is not None:
-                    pre = pre + input_drive[0]
-                elif stem is not None:
-                    pre = pre + _conv(stem, w.feedforward[0])
-            elif i == 1:
-                if input_drive is not None:
-                    pre = pre + _conv(x[0], w.feedforward[1]) + input_drive[1]
-                elif stem is not None:
-                    pre = pre + _conv(x[0] + _conv(stem, w.input_skip), w.feedforward[1])
-                else:
-                    pre = pre + _conv(x[0], w.feedforward[1])
-            else:
-                area = self.wiring.areas[i]
-                ff, sk = area.feedforward, area.skip
-                if sk is None:  # first area of a stage: h = ReLU(r_i−1) + ReLU(r_i−2)
-                    h = x[i - 1] + x[i - 2]
-                else:  # h = ReLU(r_i−1) + Conv1×1/2(ReLU(r_i−2))
-                    h = x[i - 1] + _conv(x[i - 2], w.skip[(i - 3) // 2], sk.stride, sk.padding)
-                pre = pre + _conv(h, w.feedforward[i], ff.stride, ff.padding)
-            out.append(pre)
+            pre = conv2d(r, w.recurrent[i]) + w.bias[i]
+            inp = self._feedforward(i, x, w, stem=stem, input_drive=input_drive)
+            out.append(pre if inp is None else pre + inp)
         return tuple(out)
+
+    def _feedforward(
+        self,
+        i: int,
+        x: Sequence[Tensor | None],
+        w: _Weights,
+        *,
+        stem: Tensor | None = None,
+        input_drive: tuple[Tensor, Tensor] | None = None,
+    ) -> Tensor | None:
+        """``Conv_inp(h)`` of area ``i`` (``None`` for area 0 without image): the wiring of
+        Table S3. ``x`` holds the transfers ``ReLU(r)`` of the areas; only ``x[i - 1]`` and
+        ``x[i - 2]`` are read, so they may be several steps stacked along the batch (the
+        area-by-area simulation of inference)."""
+        if i == 0:
+            if input_drive is not None:
+                return input_drive[0]
+            return None if stem is None else conv2d(stem, w.feedforward[0])
+        if i == 1:
+            if input_drive is not None:
+                return conv2d(x[0], w.feedforward[1]) + input_drive[1]
+            if stem is not None:
+                return conv2d(x[0] + conv2d(stem, w.input_skip), w.feedforward[1])
+            return conv2d(x[0], w.feedforward[1])
+        area = self.wiring.areas[i]
+        ff, sk = area.feedforward, area.skip
+        if sk is None:  # first area of a stage: h = ReLU(r_i−1) + ReLU(r_i−2)
+            h = x[i - 1] + x[i - 2]
+        else:  # h = ReLU(r_i−1) + Conv1×1/2(ReLU(r_i−2))
+            h = x[i - 1] + conv2d(x[i - 2], w.skip[(i - 3) // 2], sk.stride, sk.padding)
+        return conv2d(h, w.feedforward[i], ff.stride, ff.padding)
 
     def drive(self, state: State, inputs: Tensor | None) -> State:
         """The argument of σ for every area (eq. 3): ``Conv_rec(r) + b + Conv_inp(h)``.
@@ -412,7 +409,7 @@ class CordsNet(FastSimulation, DynamicalRNN):
         """Logits ``(batch, num_classes)``: linear readout of the spatial average of
         ``ReLU(r_last) + ReLU(r_second_last)`` (Table S3, last row). ``w``: weights already
         materialised by :meth:`materialize` (the fast path), else the readout's own."""
-        pooled = (F.relu(state[-1]) + F.relu(state[-2])).mean(dim=(2, 3))
+        pooled = pooled_rates(state[-1], state[-2])
         if w is None:
             return self.fc(pooled)
         return F.linear(pooled, w.fc_weight, w.fc_bias)

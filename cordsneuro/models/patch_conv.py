@@ -1,20 +1,19 @@
 """A 2-D convolution whose weight gradient is one matrix product over the input patches, for
-small grids on a CPU.
+small grids of many channels on a CPU.
 
-At batch 1 the deep areas of CordsNet are 14 × 14 and 7 × 7 grids of 256 and 512 channels.
-There oneDNN's weight gradient runs far below a plain matrix product of the same multiply–adds
-(7 × 7 × 512: 22 ms against 1.6 ms, measured on one core of a Xeon with AVX-512), which made
-the weight gradients of those areas the largest cost of an eq. 4 training step; on 7 × 7 grids
-its forward convolution also runs at about half the product's rate. :func:`patch_conv2d`
-computes the weight gradient as
+At batch 1 the deepest areas of CordsNet-R8 are 7 × 7 grids of 512 channels. There oneDNN's
+weight gradient runs far below a plain matrix product of the same multiply–adds (22 ms against
+1.6 ms, measured on one core of a Xeon with AVX-512), and its forward convolution and input
+gradient at 60–70 % of the product's rate. :func:`patch_conv2d` computes the weight gradient as
 
     grad_W = patches(x)ᵀ @ grad_out   (patches: every kernel-sized window, one row per output)
 
-and, on grids of at most :data:`GEMM_FORWARD_MAX_POSITIONS` positions, the convolution itself
-as ``patches(x) @ W`` and the input gradient as ``grad_out @ Wᵀ`` added back to the positions
-of the patches (oneDNN's input gradient takes 7.9 ms there); elsewhere the library kernels.
-The patches are taken again in the backward pass instead of being stored. Only the summation
-order differs from ``F.conv2d`` (a test compares them in float64).
+and, for wide kernels on few rows (:func:`gemm_forward`), the convolution itself as
+``patches(x) @ W`` and the input gradient as ``grad_out @ Wᵀ`` added back to the positions of
+the patches; elsewhere, where oneDNN is as fast or faster (narrower kernels, larger grids or
+batches), the library kernels (:func:`uses_products` says which). The patches are taken again
+in the backward pass instead of being stored. Only the summation order differs from
+``F.conv2d`` (a test compares them in float64).
 """
 
 from __future__ import annotations
@@ -26,21 +25,73 @@ from torch.nn import functional as F
 from cordsneuro._util import conv_output_size
 
 __all__ = [
-    "GEMM_FORWARD_MAX_POSITIONS",
+    "GEMM_FORWARD_MAX_ROWS",
+    "GEMM_FORWARD_MIN_CHANNELS",
     "PATCH_CONV_MAX_POSITIONS",
+    "PATCH_WEIGHT_GRAD_MIN_CHANNELS",
+    "conv2d",
     "conv2d_backward",
+    "gemm_forward",
+    "keep_forward_matrix",
     "output_positions",
     "patch_conv2d",
+    "patch_weight_grad",
+    "uses_products",
 ]
 
-#: Output grids of at most this many positions (per image) take :func:`patch_conv2d` on a CPU
-#: in CordsNet (the 14 × 14 and 7 × 7 areas at 224 × 224); on larger grids oneDNN's weight
-#: gradient is as fast as the product or faster.
-PATCH_CONV_MAX_POSITIONS = 196
+#: The weight gradient is a product over patches where the output grid has at most this many
+#: positions per image and at least :data:`PATCH_WEIGHT_GRAD_MIN_CHANNELS` channels (the 7 × 7
+#: areas of CordsNet at 224 × 224). With time steps stacked to 512 rows (see
+#: :mod:`cordsneuro.models.cordsnet_step`), one core: 7 × 7 × 512 17 ms against oneDNN's 21 ms,
+#: 4 × 4 × 512 16 against 34 ms; with 64 or 128 channels oneDNN is the faster (8 × 8 × 64:
+#: 0.32 against 0.41 ms), and from 14 × 14 on as fast (the patches cost a copy).
+PATCH_CONV_MAX_POSITIONS = 64
+PATCH_WEIGHT_GRAD_MIN_CHANNELS = 256
 
-#: Grids of at most this many positions also run the convolution and its input gradient as
-#: products.
-GEMM_FORWARD_MAX_POSITIONS = 64
+#: The convolution and its input gradient run as products where the output has at most this
+#: many rows (batch × positions) and at least :data:`GEMM_FORWARD_MIN_CHANNELS` channels.
+#: Measured on one core (AVX-512), batch 1: oneDNN runs a 512-channel 3 × 3 convolution on
+#: 7 × 7 at 2.0 ms, its input gradient at 2.3 ms, the products at 1.6 ms each (1.4 ms at the
+#: core's peak); with 256 channels, 64 channels at 8 × 8, or 392 rows (batch 8 on 7 × 7) oneDNN
+#: is the faster, by up to 2× (8 × 8 × 64: 40 µs against 78 µs).
+GEMM_FORWARD_MAX_ROWS = 128
+GEMM_FORWARD_MIN_CHANNELS = 512
+
+
+def patch_weight_grad(positions: int, channels: int) -> bool:
+    """Whether the weight gradient of a convolution with ``positions`` output positions per
+    image and ``channels`` output channels is a product over patches."""
+    return positions <= PATCH_CONV_MAX_POSITIONS and channels >= PATCH_WEIGHT_GRAD_MIN_CHANNELS
+
+
+def uses_products(x: Tensor, weight: Tensor, stride: int, padding: int) -> bool:
+    """Whether :func:`patch_conv2d` computes anything of this convolution as a product (else
+    ``F.conv2d`` is the same, and cheaper to call): CPU, channels-last kernels, k > 1."""
+    k = weight.shape[-1]
+    if x.device.type != "cpu" or k == 1:
+        return False
+    if not weight.is_contiguous(memory_format=torch.channels_last):
+        return False
+    positions = output_positions(x, k, stride, padding)
+    return patch_weight_grad(positions, weight.shape[0]) or gemm_forward(
+        x.shape[0] * positions, weight.shape[0]
+    )
+
+
+def gemm_forward(rows: int, channels: int) -> bool:
+    """Whether a convolution with ``rows`` output rows (batch × positions) and ``channels``
+    output channels runs (and takes its input gradient) as a product over patches."""
+    return rows <= GEMM_FORWARD_MAX_ROWS and channels >= GEMM_FORWARD_MIN_CHANNELS
+
+
+def conv2d(x: Tensor, weight: Tensor, stride: int = 1, padding: int = 1) -> Tensor:
+    """``F.conv2d(x, weight, None, stride, padding)``: :func:`patch_conv2d` where
+    :func:`uses_products` says, the library kernel otherwise. ``x`` is cast to the kernel's
+    dtype first (reduced-precision kernels, ``precision="bf16"``)."""
+    x = x if x.dtype == weight.dtype else x.to(weight.dtype)
+    if uses_products(x, weight, stride, padding):
+        return patch_conv2d(x, weight, stride, padding)
+    return F.conv2d(x, weight, None, stride, padding)
 
 
 def patch_conv2d(x: Tensor, weight: Tensor, stride: int = 1, padding: int = 1) -> Tensor:
@@ -92,14 +143,38 @@ def _as_matrix(weight: Tensor) -> Tensor:
     return weight.permute(2, 3, 1, 0).reshape(-1, weight.shape[0])
 
 
+def keep_forward_matrix(weight: Tensor) -> Tensor:
+    """Store on ``weight`` (and return it) the contiguous ``(k · k · C_in, C_out)`` matrix
+    that the product forward multiplies by: that layout runs 20–30 % faster than the kernel's
+    own (a transposed view). For kernels that are convolved many times and never changed, such
+    as those the CordsNet fast path materialises once per simulation; a change of ``weight``
+    in place (its version counter) drops the stored matrix. Only kernels that
+    :func:`uses_products` may multiply (CPU, channels-last, wide) get one."""
+    wide = gemm_forward(0, weight.shape[0])
+    if (
+        wide
+        and weight.device.type == "cpu"
+        and weight.is_contiguous(memory_format=torch.channels_last)
+    ):
+        with torch.no_grad():
+            weight._cordsneuro_forward_matrix = (weight._version, _as_matrix(weight).contiguous())
+    return weight
+
+
+def _forward_matrix(weight: Tensor) -> Tensor:
+    kept = getattr(weight, "_cordsneuro_forward_matrix", None)
+    return kept[1] if kept is not None and kept[0] == weight._version else _as_matrix(weight)
+
+
 class _PatchConv(torch.autograd.Function):
     @staticmethod
     def forward(x, weight, stride, padding):
         k = weight.shape[-1]
-        if output_positions(x, k, stride, padding) > GEMM_FORWARD_MAX_POSITIONS:
+        rows = x.shape[0] * output_positions(x, k, stride, padding)
+        if not gemm_forward(rows, weight.shape[0]):
             return F.conv2d(x, weight, None, stride, padding)
         cols, ho, wo = _patches(x, k, stride, padding)
-        out = cols @ _as_matrix(weight)  # (N · H_out · W_out, C_out)
+        out = cols @ _forward_matrix(weight)  # (N · H_out · W_out, C_out)
         return out.view(x.shape[0], ho, wo, -1).permute(0, 3, 1, 2)
 
     @staticmethod
@@ -132,18 +207,17 @@ def conv2d_backward(
     weight_grad: bool = True,
 ) -> tuple[Tensor | None, Tensor | None]:
     """Gradients of ``F.conv2d(x, weight, None, stride, padding)`` with respect to ``x`` and
-    ``weight`` given ``grad_out``: products over patches on a CPU for grids of at most
-    :data:`PATCH_CONV_MAX_POSITIONS` (input gradient: :data:`GEMM_FORWARD_MAX_POSITIONS`)
-    positions and 3 × 3 (or larger) kernels, the library kernel otherwise."""
+    ``weight`` given ``grad_out``: products over patches on a CPU for 3 × 3 (or larger)
+    kernels where :func:`patch_weight_grad` (input gradient: :func:`gemm_forward`) says, the
+    library kernel otherwise."""
     k = weight.shape[-1]
     positions = output_positions(x, k, stride, padding)
     small = x.device.type == "cpu" and k > 1
     grad_x = grad_weight = None
-    rows = None
-    if small and (weight_grad or positions <= GEMM_FORWARD_MAX_POSITIONS):
+    gemm_input = small and gemm_forward(x.shape[0] * positions, weight.shape[0])
+    gemm_weight = small and patch_weight_grad(positions, weight.shape[0])
+    if (input_grad and gemm_input) or (weight_grad and gemm_weight):
         rows = grad_out.permute(0, 2, 3, 1).reshape(-1, weight.shape[0])  # (N·H·W, C_out)
-    gemm_input = small and positions <= GEMM_FORWARD_MAX_POSITIONS
-    gemm_weight = small and positions <= PATCH_CONV_MAX_POSITIONS
     if input_grad and gemm_input:
         grad_x = _fold(rows @ _as_matrix(weight).T, x.shape, k, stride, padding)
     if weight_grad and gemm_weight:

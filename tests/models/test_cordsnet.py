@@ -134,6 +134,61 @@ def test_fast_path_equals_plain_path(activation):
             assert torch.equal(fast.times, plain.times)
 
 
+@pytest.mark.parametrize("start", ["random", "spontaneous"])
+def test_inference_area_by_area_equals_the_step_loop(monkeypatch, start):
+    """Inference runs area by area over blocks of steps; here 5-step blocks that straddle
+    the changes of image, whose feedforward convolutions take 3 steps at once (then 2),
+    against the plain per-step loop in float64 (a random start has
+    negative rates, so the ReLU between areas is applied; the spontaneous one has none)."""
+    from cordsneuro.models import cordsnet_engine
+
+    m = CordsNet(4, num_classes=10, image_size=32, seed=2).double()
+    g = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for b in m.area_bias:
+            b.normal_(0, 0.2, generator=g)
+    a, b = (torch.randn(2, 3, 32, 32, generator=g, dtype=torch.float64) for _ in range(2))
+    blank = torch.zeros_like(a)
+    frames = [blank] * 7 + [a] * 9 + [blank] * 4 + [b] * 6
+    if start == "random":
+        state = tuple(torch.randn(2, *s, generator=g, dtype=torch.float64) for s in m.state_shapes)
+    else:
+        state = m.spontaneous_state(2)
+    step_bytes = 2 * 8 * sum(c * h * w for c, h, w in m.state_shapes)
+    monkeypatch.setattr(cordsnet_engine, "AREA_BLOCK_MIN_KERNEL_BYTES", 0)  # small kernels
+    monkeypatch.setattr(cordsnet_engine, "AREA_BLOCK_BYTES", 5 * step_bytes)
+    c, h, w = m.state_shapes[0]
+    # every area has a source of area 0's size
+    monkeypatch.setattr(cordsnet_engine, "FEEDFORWARD_CHUNK_BYTES", 3 * 2 * 8 * c * h * w)
+    stacked = []
+    feedforward = CordsNet._feedforward
+
+    def spy(self, i, x, w, **kwargs):
+        if i > 0:
+            stacked.append(x[i - 1].shape[0])
+        return feedforward(self, i, x, w, **kwargs)
+
+    monkeypatch.setattr(CordsNet, "_feedforward", spy)
+    with torch.no_grad():
+        fast = m.simulate(
+            [a, b],
+            [Epoch.blank(14.0), Epoch.image(18.0), Epoch.blank(8.0), Epoch.image(12.0, stimulus=1)],
+            start=state,
+            record_areas="all",
+            record_steps=[0, 4, 5, 11, 12, -1],
+        )
+        plain = m(torch.stack(frames, 1), state=state, fast=False)
+    # three, then two steps of two images (26 steps: the last block has one)
+    assert set(stacked) == {3 * 2, 2 * 2, 1 * 2}
+    steps = [0, 4, 5, 11, 12, 25]
+    assert fast.steps.tolist() == steps
+    for x, y in zip(fast.rates, plain.rates):
+        assert rel(x, y[:, steps]) < 1e-12
+    assert rel(fast.outputs, plain.outputs[:, steps]) < 1e-12
+    for x, y in zip(fast.final_state, plain.final_state):
+        assert rel(x, y) < 1e-12
+
+
 def test_expanded_input_costs_one_input_drive(r4, monkeypatch):
     calls = []
     original = CordsNet.input_drive

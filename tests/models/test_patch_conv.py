@@ -7,15 +7,25 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+import cordsneuro.models.patch_conv as patch_conv
 from cordsneuro.models.patch_conv import patch_conv2d
+
+
+@pytest.fixture(autouse=True, params=["products", "library"])
+def _forward_path(request, monkeypatch):
+    """Every test with the convolution and its gradients as products (as for CordsNet's
+    512-channel areas) and through the library's kernels (as for narrow ones)."""
+    channels = 1 if request.param == "products" else 10**9
+    monkeypatch.setattr(patch_conv, "GEMM_FORWARD_MIN_CHANNELS", channels)
+    monkeypatch.setattr(patch_conv, "PATCH_WEIGHT_GRAD_MIN_CHANNELS", channels)
 
 
 @pytest.mark.parametrize("stride,padding", [(1, 1), (2, 1), (1, 0), (2, 0)])
 @pytest.mark.parametrize("channels_last", [True, False])
 @pytest.mark.parametrize("batch", [1, 3])
 def test_equals_conv2d_and_its_gradients(stride, padding, channels_last, batch):
-    """9 × 8 inputs: stride 1 gives 56–72 output positions (the product forward at padding 0,
-    F.conv2d's at padding 1), stride 2 at most 20 (the product forward)."""
+    """9 × 8 inputs: stride 1 gives 56–72 output positions per image, stride 2 at most 20;
+    at batch 3 stride 1 has more rows than the product forward takes (F.conv2d's)."""
     g = torch.Generator().manual_seed(stride * 10 + padding)
     x = torch.randn(batch, 6, 9, 8, generator=g, dtype=torch.float64)
     w = torch.randn(5, 6, 3, 3, generator=g, dtype=torch.float64)
